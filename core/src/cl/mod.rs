@@ -1,0 +1,15 @@
+//! OpenCL side of clbake-core: probe devices, compile programs, capture binaries, bake bundles.
+//!
+//! Everything here goes through `opencl3` with its default `dynamic` feature: the OpenCL
+//! library is opened at run time, so a binary starts on a machine without OpenCL and
+//! [`ClError::NoRuntime`] says so.
+
+mod bake;
+mod compile;
+mod error;
+mod probe;
+
+pub use bake::{bake, bundle_writer, BakeOptions, BakeProgress, BakedProgram};
+pub use compile::{build_from_binary, build_from_source, capture_binary, create_all_kernels, BuiltProgram};
+pub use error::{code_name, ClError};
+pub use probe::{devices, runtime_available, DeviceInfo, DeviceSelector};

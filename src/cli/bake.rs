@@ -1,0 +1,140 @@
+//! `clbake bake`: compile programs for the devices present and write a bundle.
+
+use anyhow::{bail, Context, Result};
+use clbake::core::cl::{self, BakeOptions, BakeProgress};
+use clbake::core::format::{elf_section, scan};
+use clbake::core::source::{self, DiscoverOptions, ProgramSource};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Arguments of `clbake bake`.
+///
+/// Sources come from `--kernels DIR`, from the bundle embedded in `--from APP`, or, with
+/// neither, from the kernels embedded in this executable (on-device self-bake).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Output bundle (.clbk), written atomically.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Directory of .cl kernel files to bake.
+    #[arg(long, conflicts_with = "from")]
+    kernels: Option<PathBuf>,
+    /// Bake the sources embedded in this executable (built with clbake) instead.
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// Extra include directory (with --kernels).
+    #[arg(short = 'I', value_name = "DIR")]
+    include: Vec<PathBuf>,
+    /// Define NAME=VALUE for every program (with --kernels).
+    #[arg(short = 'D', value_name = "NAME=VALUE")]
+    define: Vec<String>,
+    /// Only these device indices (see `clbake devices`); default: every device.
+    #[arg(long)]
+    device: Vec<usize>,
+    /// Parallel compile jobs (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    jobs: usize,
+}
+
+/// Programs taken from an embedded bundle (the sources are already expanded).
+fn programs_from_bundle(bytes: &[u8], what: &Path) -> Result<Vec<ProgramSource>> {
+    let region = elf_section(bytes, ".clbake").unwrap_or(bytes);
+    let found = scan(region);
+    let Some((_, first)) = found.into_iter().next() else {
+        bail!("{}: no clbake bundle embedded (was it built with include_kernels!?)", what.display());
+    };
+    let bundle = first.with_context(|| format!("{}: embedded bundle is unreadable", what.display()))?;
+    bundle
+        .programs()
+        .iter()
+        .map(|p| {
+            Ok(ProgramSource {
+                name: p.name.to_string(),
+                file: PathBuf::from(format!("{}.cl", p.name)),
+                options: p.options.to_string(),
+                source: p.source().with_context(|| format!("{}: source of program `{}`", what.display(), p.name))?,
+                kernels: p.kernels.iter().map(|k| k.to_string()).collect(),
+                inputs: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// Runs the bake.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let programs = if let Some(dir) = &args.kernels {
+        let defines = args
+            .define
+            .iter()
+            .map(|d| match d.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (d.clone(), String::new()),
+            })
+            .collect();
+        source::discover(dir, &DiscoverOptions { include_dirs: args.include.clone(), defines })?
+    } else if let Some(app) = &args.from {
+        let bytes = std::fs::read(app).with_context(|| format!("cannot read {}", app.display()))?;
+        programs_from_bundle(&bytes, app)?
+    } else {
+        let me = std::env::current_exe().context("cannot find this executable")?;
+        programs_from_bundle(crate::kernels::BUNDLE.bytes(), &me)?
+    };
+    let all = cl::devices()?;
+    let devices: Vec<_> = if args.device.is_empty() {
+        all
+    } else {
+        args.device
+            .iter()
+            .map(|&i| all.get(i).cloned().ok_or(cl::ClError::NoSuchDevice { index: i, count: all.len() }))
+            .collect::<Result<_, _>>()?
+    };
+    if devices.is_empty() {
+        return Err(cl::ClError::NoDevice.into());
+    }
+    eprintln!("baking {} program(s) for {} device(s):", programs.len(), devices.len());
+    for d in &devices {
+        eprintln!("  device {}: {}", d.index, d.fingerprint.describe());
+    }
+    let start = Instant::now();
+    let progress = |p: BakeProgress<'_>| {
+        let BakeProgress::Compiled { program, device, done, total, elapsed, binary_len } = p;
+        eprintln!(
+            "  [{done}/{total}] {program:<18} {:<28} {:>7.0} ms  {}",
+            device.fingerprint.device_name,
+            elapsed.as_secs_f64() * 1e3,
+            binary_len.map(|n| format!("{n} B")).unwrap_or_default()
+        );
+    };
+    let baked = cl::bake(&programs, &devices, &BakeOptions { capture: true, jobs: args.jobs }, &progress)?;
+    let bytes = cl::bundle_writer(&programs, &baked, &devices).to_bytes();
+    write_atomic(&args.out, &bytes)?;
+    let raw: usize = baked.iter().filter_map(|b| b.binary.as_ref().map(Vec::len)).sum();
+    eprintln!(
+        "wrote {} ({} bytes; {} binaries, {} bytes uncompressed) in {:.1} s",
+        args.out.display(),
+        bytes.len(),
+        baked.len(),
+        raw,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to a temporary file next to `path`, fsyncs it and renames it into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("bundle"), std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}

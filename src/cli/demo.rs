@@ -1,0 +1,215 @@
+//! `clbake demo`: the digits CNN served from embedded kernels and weights.
+
+use anyhow::{bail, Context as _, Result};
+use clbake::buffers::{download, scratch, upload};
+use clbake::{LoadOptions, Programs, Session};
+use opencl3::kernel::{ExecuteKernel, Kernel};
+use opencl3::memory::Buffer;
+use serde::Serialize;
+use std::time::Instant;
+
+use super::kernels::{self, Program};
+
+mod digits {
+    clbake::include_model!("models/digits.safetensors");
+}
+mod digits_test {
+    clbake::include_model!("models/digits_test.safetensors");
+}
+
+// The architecture the kernels below implement. A retrained model with other shapes is a
+// compile error here, not a wrong answer on the board.
+const C1: usize = 8;
+const C2: usize = 16;
+const CLASSES: usize = 10;
+const HW: usize = 8;
+const _: () = assert!(
+    digits::CONV1_WEIGHT.shape[0] == C1
+        && digits::CONV1_WEIGHT.shape[1] == 1
+        && digits::CONV1_WEIGHT.shape[2] == 3
+        && digits::CONV2_WEIGHT.shape[0] == C2
+        && digits::CONV2_WEIGHT.shape[1] == C1
+        && digits::FC_WEIGHT.shape[0] == CLASSES
+        && digits::FC_WEIGHT.shape[1] == C2 * (HW / 4) * (HW / 4)
+        && digits_test::IMAGES.shape[2] == HW
+        && digits_test::REFERENCE_LOGITS.shape[1] == CLASSES
+);
+
+/// Result of a demo run, printed as text or JSON.
+#[derive(Serialize)]
+pub struct DemoReport {
+    device: clbake::Fingerprint,
+    images: usize,
+    correct: usize,
+    accuracy: f64,
+    reference_accuracy: f64,
+    max_abs_error: f32,
+    argmax_agreement: usize,
+    startup: Startup,
+    steady_inference_ms: f64,
+}
+
+#[derive(Serialize)]
+struct Startup {
+    context_ms: f64,
+    programs: clbake::LoadReport,
+    weight_upload_ms: f64,
+    first_inference_ms: f64,
+    total_ms: f64,
+}
+
+struct Weights {
+    c1w: Buffer<f32>,
+    c1b: Buffer<f32>,
+    c2w: Buffer<f32>,
+    c2b: Buffer<f32>,
+    fcw: Buffer<f32>,
+    fcb: Buffer<f32>,
+}
+
+fn i(n: usize) -> i32 {
+    n as i32
+}
+
+/// Enqueues `kernel` with buffer and int arguments.
+fn launch(session: &Session, kernel: &Kernel, buffers: &[&Buffer<f32>], ints: &[i32], global: &[usize]) -> Result<()> {
+    let mut exec = ExecuteKernel::new(kernel);
+    // SAFETY: argument order and types follow the kernel signatures in kernels/README.md
+    // (buffers first, then ints); buffers outlive the blocking finish below.
+    unsafe {
+        for b in buffers {
+            exec.set_arg(*b);
+        }
+        for v in ints {
+            exec.set_arg(v);
+        }
+        exec.set_global_work_sizes(global).enqueue_nd_range(&session.queue)?;
+    }
+    Ok(())
+}
+
+fn forward(session: &Session, p: &Programs<Program>, w: &Weights, input: &Buffer<f32>, n: usize) -> Result<Vec<f32>> {
+    let ctx = &session.context;
+    let a1 = scratch::<f32>(ctx, n * C1 * HW * HW)?;
+    let p1 = scratch::<f32>(ctx, n * C1 * 4 * 4)?;
+    let a2 = scratch::<f32>(ctx, n * C2 * 4 * 4)?;
+    let p2 = scratch::<f32>(ctx, n * C2 * 2 * 2)?;
+    let logits = scratch::<f32>(ctx, n * CLASSES)?;
+    let conv = p.kernel(Program::Conv2dRelu, "conv2d_3x3")?;
+    let pool = p.kernel(Program::Pool, "max_pool2d")?;
+    let dense = p.kernel(Program::DenseNone, "dense")?;
+    // conv2d_3x3(in, w, bias, out, N, C_in, H, W, C_out, stride, pad, H_out, W_out)
+    launch(session, conv, &[input, &w.c1w, &w.c1b, &a1], &[i(n), 1, 8, 8, i(C1), 1, 1, 8, 8], &[8, 8, n * C1])?;
+    // max_pool2d(in, out, NC, H, W, K, stride, H_out, W_out)
+    launch(session, pool, &[&a1, &p1], &[i(n * C1), 8, 8, 2, 2, 4, 4], &[4, 4, n * C1])?;
+    launch(session, conv, &[&p1, &w.c2w, &w.c2b, &a2], &[i(n), i(C1), 4, 4, i(C2), 1, 1, 4, 4], &[4, 4, n * C2])?;
+    launch(session, pool, &[&a2, &p2], &[i(n * C2), 4, 4, 2, 2, 2, 2], &[2, 2, n * C2])?;
+    // dense(x, w, bias, y, N, K, M)
+    launch(session, dense, &[&p2, &w.fcw, &w.fcb, &logits], &[i(n), i(C2 * 4), i(CLASSES)], &[CLASSES, n])?;
+    let mut out = vec![0f32; n * CLASSES];
+    download(&session.queue, &logits, &mut out)?;
+    Ok(out)
+}
+
+fn argmax(row: &[f32]) -> usize {
+    row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
+}
+
+/// Runs the demo on the session's device.
+pub fn run(session: &Session, opts: &LoadOptions) -> Result<DemoReport> {
+    let total = Instant::now();
+    let programs = Programs::<Program>::load(session, &kernels::BUNDLE, opts).context("loading the embedded kernels")?;
+    let t = Instant::now();
+    let ctx = &session.context;
+    let weights = Weights {
+        c1w: upload(ctx, digits::conv1_weight().data)?,
+        c1b: upload(ctx, digits::conv1_bias().data)?,
+        c2w: upload(ctx, digits::conv2_weight().data)?,
+        c2b: upload(ctx, digits::conv2_bias().data)?,
+        fcw: upload(ctx, digits::fc_weight().data)?,
+        fcb: upload(ctx, digits::fc_bias().data)?,
+    };
+    let images = digits_test::images();
+    let n = images.shape[0];
+    let input = upload(ctx, images.data)?;
+    session.queue.finish()?;
+    let weight_upload_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let logits = forward(session, &programs, &weights, &input, n)?;
+    let first_inference_ms = t.elapsed().as_secs_f64() * 1e3;
+    let startup_ms = total.elapsed().as_secs_f64() * 1e3 + session.setup_time.as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let again = forward(session, &programs, &weights, &input, n)?;
+    let steady_inference_ms = t.elapsed().as_secs_f64() * 1e3;
+    if again != logits {
+        bail!("two runs of the same input gave different logits");
+    }
+
+    let labels = digits_test::labels().data;
+    let reference = digits_test::reference_logits().data;
+    let mut correct = 0;
+    let mut ref_correct = 0;
+    let mut agree = 0;
+    for k in 0..n {
+        let row = &logits[k * CLASSES..(k + 1) * CLASSES];
+        let ref_row = &reference[k * CLASSES..(k + 1) * CLASSES];
+        let (a, b) = (argmax(row), argmax(ref_row));
+        correct += usize::from(a == labels[k] as usize);
+        ref_correct += usize::from(b == labels[k] as usize);
+        agree += usize::from(a == b);
+    }
+    let max_abs_error = logits.iter().zip(reference).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    Ok(DemoReport {
+        device: session.device.fingerprint.clone(),
+        images: n,
+        correct,
+        accuracy: correct as f64 / n as f64,
+        reference_accuracy: ref_correct as f64 / n as f64,
+        max_abs_error,
+        argmax_agreement: agree,
+        startup: Startup {
+            context_ms: session.setup_time.as_secs_f64() * 1e3,
+            programs: programs.report().clone(),
+            weight_upload_ms,
+            first_inference_ms,
+            total_ms: startup_ms,
+        },
+        steady_inference_ms,
+    })
+}
+
+impl DemoReport {
+    /// Whether the device's results match the reference (same accuracy, logits within 1e-4).
+    pub fn matches_reference(&self) -> bool {
+        self.correct as f64 / self.images as f64 == self.reference_accuracy && self.max_abs_error <= 1e-4
+    }
+}
+
+impl std::fmt::Display for DemoReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "digits CNN on {}", self.device.describe())?;
+        writeln!(
+            f,
+            "accuracy {:.2} % ({}/{}), reference {:.2} %, max |logit - reference| = {:.2e}, argmax agrees on {}/{}",
+            self.accuracy * 100.0,
+            self.correct,
+            self.images,
+            self.reference_accuracy * 100.0,
+            self.max_abs_error,
+            self.argmax_agreement,
+            self.images
+        )?;
+        writeln!(f, "start-up: {:.1} ms", self.startup.total_ms)?;
+        writeln!(f, "  context + queue   {:>8.2} ms", self.startup.context_ms)?;
+        writeln!(f, "  programs          {:>8.2} ms", self.startup.programs.total_ms)?;
+        for p in &self.startup.programs.programs {
+            writeln!(f, "    {:<18} {:<8} {:>8.2} ms", p.name, p.path.to_string(), p.total_ms)?;
+            for m in &p.misses {
+                writeln!(f, "        {} missed: {}", m.path, m.reason)?;
+            }
+        }
+        writeln!(f, "  weight upload     {:>8.2} ms", self.startup.weight_upload_ms)?;
+        writeln!(f, "  first inference   {:>8.2} ms ({} images)", self.startup.first_inference_ms, self.images)?;
+        writeln!(f, "steady-state inference {:.2} ms", self.steady_inference_ms)
+    }
+}

@@ -1,0 +1,206 @@
+//! `clbake inspect PATH`: the bundles in a `.clbk` file or an executable.
+
+use anyhow::{bail, Context, Result};
+use clbake::core::format::{elf_section, scan, Bundle};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `clbake inspect`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A .clbk bundle, or an executable built with clbake (its `.clbake` section is read).
+    path: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Field {
+    name: &'static str,
+    offset: usize,
+    size: usize,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct ProgramJson {
+    index: usize,
+    name: String,
+    options: String,
+    kernels: Vec<String>,
+    source_hash: String,
+    source_bytes: u64,
+    source_compressed_bytes: u64,
+    key: String,
+}
+
+#[derive(Serialize)]
+struct BinaryJson {
+    index: usize,
+    program: String,
+    fingerprint_hash: String,
+    fingerprint: Option<clbake::Fingerprint>,
+    fingerprint_error: Option<String>,
+    uncompressed_bytes: u64,
+    compressed_bytes: u64,
+    ratio: f64,
+    checksum: String,
+    payload_offset: u64,
+}
+
+#[derive(Serialize)]
+struct BundleJson {
+    offset: usize,
+    total_bytes: usize,
+    header: Vec<Field>,
+    programs: Vec<ProgramJson>,
+    binaries: Vec<BinaryJson>,
+}
+
+#[derive(Serialize)]
+struct Output {
+    path: PathBuf,
+    source: &'static str,
+    bundles: Vec<BundleJson>,
+    errors: Vec<String>,
+}
+
+fn header_fields(b: &Bundle<'_>) -> Vec<Field> {
+    let h = b.header();
+    let f = |name, offset, size, value: String| Field { name, offset, size, value };
+    vec![
+        f("magic", 0, 8, format!("{:?}", String::from_utf8_lossy(&h.magic))),
+        f("version", 8, 4, format!("{}.{}", h.major, h.minor)),
+        f("header_size", 12, 4, h.header_size.to_string()),
+        f("flags", 16, 4, format!("{:#x}", h.flags)),
+        f("program_count", 20, 4, h.program_count.to_string()),
+        f("binary_count", 24, 4, h.binary_count.to_string()),
+        f("tuning_count", 28, 4, h.tuning_count.to_string()),
+        f("program_table", 32, 16, format!("offset {} len {}", h.program_table_offset, h.program_table_len)),
+        f("binary_table", 48, 16, format!("offset {} len {}", h.binary_table_offset, h.binary_table_len)),
+        f("tuning_table", 64, 16, format!("offset {} len {}", h.tuning_table_offset, h.tuning_table_len)),
+        f("payload", 80, 16, format!("offset {} len {}", h.payload_offset, h.payload_len)),
+        f("total_len", 96, 8, h.total_len.to_string()),
+        f("table_checksum", 112, 16, h.table_checksum.to_hex()),
+    ]
+}
+
+fn describe(offset: usize, b: &Bundle<'_>) -> BundleJson {
+    let programs = b
+        .programs()
+        .iter()
+        .enumerate()
+        .map(|(index, p)| ProgramJson {
+            index,
+            name: p.name.into(),
+            options: p.options.into(),
+            kernels: p.kernels.iter().map(|k| k.to_string()).collect(),
+            source_hash: p.source_hash.to_hex(),
+            source_bytes: p.source_len,
+            source_compressed_bytes: p.source_compressed_len,
+            key: p.key().to_hex(),
+        })
+        .collect();
+    let binaries = b
+        .binaries()
+        .iter()
+        .enumerate()
+        .map(|(index, e)| {
+            let fp = e.fingerprint();
+            BinaryJson {
+                index,
+                program: b.programs().get(e.program as usize).map(|p| p.name.to_string()).unwrap_or_default(),
+                fingerprint_hash: e.fingerprint_hash.to_hex(),
+                fingerprint_error: fp.as_ref().err().map(|e| e.to_string()),
+                fingerprint: fp.ok(),
+                uncompressed_bytes: e.uncompressed_len,
+                compressed_bytes: e.compressed_len,
+                ratio: if e.uncompressed_len == 0 { 0.0 } else { e.compressed_len as f64 / e.uncompressed_len as f64 },
+                checksum: e.checksum.to_hex(),
+                payload_offset: e.payload_offset,
+            }
+        })
+        .collect();
+    BundleJson { offset, total_bytes: b.len(), header: header_fields(b), programs, binaries }
+}
+
+/// Inspects a file.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let bytes = std::fs::read(&args.path).with_context(|| format!("cannot read {}", args.path.display()))?;
+    let (source, region) = match elf_section(&bytes, ".clbake") {
+        Some(section) => ("elf section .clbake", section),
+        None => ("file", &bytes[..]),
+    };
+    let mut out = Output { path: args.path.clone(), source, bundles: Vec::new(), errors: Vec::new() };
+    for (offset, parsed) in scan(region) {
+        match parsed {
+            Ok(b) => out.bundles.push(describe(offset, &b)),
+            Err(e) => out.errors.push(format!("bundle at offset {offset}: {e}")),
+        }
+    }
+    if out.bundles.is_empty() && out.errors.is_empty() {
+        bail!("{}: no clbake bundle found (not a .clbk file, and no .clbake section)", args.path.display());
+    }
+    if args.json {
+        super::print_json(&out)?;
+    } else {
+        print_text(&out);
+    }
+    for e in &out.errors {
+        eprintln!("error: {}: {e}", args.path.display());
+    }
+    Ok(if out.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_text(out: &Output) {
+    println!("{} ({}): {} bundle(s)", out.path.display(), out.source, out.bundles.len());
+    for b in &out.bundles {
+        println!("\nbundle at offset {}, {} bytes", b.offset, b.total_bytes);
+        println!("  header:");
+        for f in &b.header {
+            println!("    @{:<4} {:>3}B {:<15} {}", f.offset, f.size, f.name, f.value);
+        }
+        println!("  programs ({}):", b.programs.len());
+        for p in &b.programs {
+            println!(
+                "    [{}] {:<18} options {:?}  kernels {}  source {} B -> {} B zstd",
+                p.index,
+                p.name,
+                p.options,
+                p.kernels.join(","),
+                p.source_bytes,
+                p.source_compressed_bytes
+            );
+        }
+        println!("  binaries ({}):", b.binaries.len());
+        for e in &b.binaries {
+            let dev = e.fingerprint.as_ref().map(|f| f.describe()).unwrap_or_else(|| e.fingerprint_error.clone().unwrap_or_default());
+            println!(
+                "    [{}] {:<18} {} B -> {} B ({:.1} %)  {}",
+                e.index,
+                e.program,
+                e.uncompressed_bytes,
+                e.compressed_bytes,
+                e.ratio * 100.0,
+                dev
+            );
+            if let Some(f) = &e.fingerprint {
+                println!(
+                    "        fingerprint {}: platform {:?} {:?} {:?}; device {:?} {:?} {:?}; driver {:?}; {:?}; {} bits",
+                    &e.fingerprint_hash[..16],
+                    f.platform_name,
+                    f.platform_vendor,
+                    f.platform_version,
+                    f.device_name,
+                    f.device_vendor,
+                    f.device_version,
+                    f.driver_version,
+                    f.opencl_c_version,
+                    f.address_bits
+                );
+            }
+        }
+    }
+}

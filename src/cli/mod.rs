@@ -1,0 +1,15 @@
+//! Sub-commands of the `clbake` tool, one module each.
+
+pub mod bake;
+pub mod demo;
+pub mod demo_cmd;
+pub mod devices;
+pub mod inspect;
+
+pub(crate) use crate::kernels;
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

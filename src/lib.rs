@@ -1,0 +1,55 @@
+//! clbake bakes OpenCL programs into Rust executables.
+//!
+//! A build script compiles the crate's kernels for the OpenCL devices it finds and writes a
+//! bundle (sources plus zstd-compressed, checksummed binaries); [`include_kernels!`] embeds
+//! it. At start-up each program is created from the embedded binary that matches the
+//! device's fingerprint, and compiled from the embedded source only when none matches.
+//!
+//! ```no_run
+//! // build.rs:  fn main() { clbake_core::build::bake_kernels("kernels"); }
+//! mod kernels {
+//!     clbake::include_kernels!();
+//! }
+//!
+//! fn main() -> Result<(), clbake::LoadError> {
+//!     let session = clbake::Session::from_env()?;
+//!     let programs = kernels::load(&session)?;
+//!     print!("{}", programs.report()); // which path served each program, and how fast
+//!     let _kernel = programs.kernel(kernels::Program::ALL[0], kernels::Program::ALL[0].kernels()[0])?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Trust
+//! Embedded binaries are verified (xxh3-128 of the uncompressed bytes, bounded zstd
+//! decompression) before any byte reaches the driver; every failure of the binary path —
+//! corrupt bytes, another device, a driver that rejects the binary — falls back to source.
+//!
+//! # Features
+//! - `cli` (default): the `clbake` command-line tool and its demo model. The library alone
+//!   embeds no kernel and no weight: a crate that depends on clbake gets only what it asks for.
+#![deny(missing_docs)]
+
+pub mod buffers;
+mod embedded;
+mod error;
+mod loader;
+mod model;
+mod report;
+mod session;
+
+pub use clbake_core as core;
+pub use clbake_core::cl::DeviceSelector;
+pub use clbake_core::Fingerprint;
+pub use clbake_macros::{include_kernels, include_model};
+pub use embedded::Embedded;
+pub use error::LoadError;
+pub use loader::{LoadOptions, LoadedProgram, ProgramId, Programs};
+pub use model::{Element, Tensor, TensorInfo};
+pub use report::{LoadPath, LoadReport, Miss, MissReason, ProgramReport};
+pub use session::Session;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use include_bytes_aligned::include_bytes_aligned;
+}
