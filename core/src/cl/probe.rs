@@ -78,6 +78,10 @@ pub fn devices() -> Result<Vec<DeviceInfo>, ClError> {
     if !runtime_available() {
         return Err(ClError::NoRuntime);
     }
+    // The ICD loader initialises itself on the first clGetPlatformIDs; some versions race
+    // when several threads make that first call at once (one of them sees no platform).
+    static PROBE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = PROBE.lock().unwrap_or_else(|e| e.into_inner());
     // The ICD loader answers CL_PLATFORM_NOT_FOUND_KHR (-1001) when no driver is installed.
     let platforms = match get_platforms() {
         Ok(p) => p,

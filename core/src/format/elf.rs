@@ -29,7 +29,11 @@ pub fn elf_section<'a>(bytes: &'a [u8], name: &str) -> Option<&'a [u8]> {
     for i in 0..count {
         let s = elf.section(i)?;
         if section_name(strtab, s.name) == Some(name.as_bytes()) {
-            return if s.kind == SHT_NOBITS { Some(&[]) } else { s.contents(bytes) };
+            return if s.kind == SHT_NOBITS {
+                Some(&[])
+            } else {
+                s.contents(bytes)
+            };
         }
     }
     None
@@ -85,8 +89,20 @@ impl<'a> Elf<'a> {
             2 => false,
             _ => return None,
         };
-        let mut elf = Elf { bytes, is64, le, shoff: 0, shentsize: 0, shnum: 0, shstrndx: 0 };
-        let (shoff, rest) = if is64 { (elf.u64(0x28)?, 0x3a) } else { (u64::from(elf.u32(0x20)?), 0x2e) };
+        let mut elf = Elf {
+            bytes,
+            is64,
+            le,
+            shoff: 0,
+            shentsize: 0,
+            shnum: 0,
+            shstrndx: 0,
+        };
+        let (shoff, rest) = if is64 {
+            (elf.u64(0x28)?, 0x3a)
+        } else {
+            (u64::from(elf.u32(0x20)?), 0x2e)
+        };
         elf.shoff = shoff;
         elf.shentsize = u64::from(elf.u16(rest)?);
         elf.shnum = elf.u16(rest + 2)?;
@@ -133,7 +149,11 @@ impl<'a> Elf<'a> {
     /// Section header `index`.
     fn section(&self, index: u64) -> Option<Section> {
         let at = self.shoff.checked_add(index.checked_mul(self.shentsize)?)?;
-        let (offset, size, link) = if self.is64 { (24, 32, 40) } else { (16, 20, 24) };
+        let (offset, size, link) = if self.is64 {
+            (24, 32, 40)
+        } else {
+            (16, 20, 24)
+        };
         Some(Section {
             name: self.u32(at)?,
             kind: self.u32(at.checked_add(4)?)?,

@@ -50,9 +50,14 @@ impl ProgramEntry<'_> {
         let bytes = decompress_exact("program source", self.compressed, self.source_len)?;
         let found = Hash128::of(&bytes);
         if found != self.source_hash {
-            return Err(FormatError::ChecksumMismatch { what: "program source", expected: self.source_hash, found });
+            return Err(FormatError::ChecksumMismatch {
+                what: "program source",
+                expected: self.source_hash,
+                found,
+            });
         }
-        String::from_utf8(bytes).map_err(|e| FormatError::corrupted("program source", format!("not UTF-8: {e}")))
+        String::from_utf8(bytes)
+            .map_err(|e| FormatError::corrupted("program source", format!("not UTF-8: {e}")))
     }
 }
 
@@ -100,7 +105,11 @@ impl BinaryEntry<'_> {
         let bytes = decompress_exact("binary", self.compressed, self.uncompressed_len)?;
         let found = Hash128::of(&bytes);
         if found != self.checksum {
-            return Err(FormatError::ChecksumMismatch { what: "binary", expected: self.checksum, found });
+            return Err(FormatError::ChecksumMismatch {
+                what: "binary",
+                expected: self.checksum,
+                found,
+            });
         }
         Ok(bytes)
     }

@@ -23,7 +23,10 @@ pub enum FormatError {
 
     /// The bundle was written by an incompatible format version (another major version).
     /// Higher minor versions of the supported major version are accepted.
-    #[error("unsupported bundle format version {major}.{minor} (this reader supports {}.x)", super::FORMAT_MAJOR)]
+    #[error(
+        "unsupported bundle format version {major}.{minor} (this reader supports {}.x)",
+        super::FORMAT_MAJOR
+    )]
     UnsupportedVersion {
         /// Major version found in the header.
         major: u16,
@@ -33,7 +36,9 @@ pub enum FormatError {
 
     /// The bytes end before a structure that must be there: a cut-off download, a short
     /// read, or a length field that points past the end.
-    #[error("truncated {what}: needs {needed} bytes at offset {offset}, only {available} available")]
+    #[error(
+        "truncated {what}: needs {needed} bytes at offset {offset}, only {available} available"
+    )]
     Truncated {
         /// Which structure was being read (`"header"`, `"binary record"`, ...).
         what: &'static str,
@@ -149,6 +154,9 @@ impl FormatError {
 
     /// Shorthand for [`FormatError::Corrupted`].
     pub(crate) fn corrupted(what: &'static str, detail: impl Into<String>) -> Self {
-        FormatError::Corrupted { what, detail: detail.into() }
+        FormatError::Corrupted {
+            what,
+            detail: detail.into(),
+        }
     }
 }

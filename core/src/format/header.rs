@@ -166,7 +166,10 @@ impl Header {
         if hs < HEADER_LEN as u64 || hs > self.payload_offset {
             return Err(FormatError::corrupted(
                 "header",
-                format!("header_size {hs} must be in [{HEADER_LEN}, payload_offset {}]", self.payload_offset),
+                format!(
+                    "header_size {hs} must be in [{HEADER_LEN}, payload_offset {}]",
+                    self.payload_offset
+                ),
             ));
         }
         if self.payload_offset > available as u64 {
@@ -194,17 +197,36 @@ impl Header {
             });
         }
         if self.total_len % ALIGN as u64 != 0 {
-            return Err(FormatError::corrupted("header", format!("total_len {} not a multiple of {ALIGN}", self.total_len)));
+            return Err(FormatError::corrupted(
+                "header",
+                format!("total_len {} not a multiple of {ALIGN}", self.total_len),
+            ));
         }
         let regions = [
-            ("program table", self.program_table_offset, self.program_table_len),
-            ("binary table", self.binary_table_offset, self.binary_table_len),
-            ("tuning table", self.tuning_table_offset, self.tuning_table_len),
+            (
+                "program table",
+                self.program_table_offset,
+                self.program_table_len,
+            ),
+            (
+                "binary table",
+                self.binary_table_offset,
+                self.binary_table_len,
+            ),
+            (
+                "tuning table",
+                self.tuning_table_offset,
+                self.tuning_table_len,
+            ),
             ("payload region", self.payload_offset, self.payload_len),
         ];
         let mut floor = u64::from(self.header_size);
         for (i, (what, off, len)) in regions.into_iter().enumerate() {
-            let ceiling = if i == 3 { self.total_len } else { self.payload_offset };
+            let ceiling = if i == 3 {
+                self.total_len
+            } else {
+                self.payload_offset
+            };
             let end = off.checked_add(len);
             match end {
                 Some(end) if off >= floor && end <= ceiling => floor = end,
@@ -274,27 +296,75 @@ mod tests {
 
     #[test]
     fn magic_then_version_then_length() {
-        assert!(matches!(Header::decode(b"CLBA"), Err(FormatError::Truncated { what: "magic", .. })));
-        assert!(matches!(Header::decode(b"NOTABUNDLE..."), Err(FormatError::BadMagic { .. })));
+        assert!(matches!(
+            Header::decode(b"CLBA"),
+            Err(FormatError::Truncated { what: "magic", .. })
+        ));
+        assert!(matches!(
+            Header::decode(b"NOTABUNDLE..."),
+            Err(FormatError::BadMagic { .. })
+        ));
         let mut b = sample().encode();
         b[8] = 2;
-        assert!(matches!(Header::decode(&b), Err(FormatError::UnsupportedVersion { major: 2, minor: 0 })));
+        assert!(matches!(
+            Header::decode(&b),
+            Err(FormatError::UnsupportedVersion { major: 2, minor: 0 })
+        ));
         b[8] = 1;
         b[10] = 9; // a higher minor is fine
         assert_eq!(Header::decode(&b).unwrap().minor, 9);
-        assert!(matches!(Header::decode(&b[..100]), Err(FormatError::Truncated { what: "header", .. })));
+        assert!(matches!(
+            Header::decode(&b[..100]),
+            Err(FormatError::Truncated { what: "header", .. })
+        ));
     }
 
     #[test]
     fn layout_rules() {
         let ok = sample();
         let cases: Vec<(Header, &str)> = vec![
-            (Header { header_size: 64, ..ok.clone() }, "header"),
-            (Header { total_len: 170, ..ok.clone() }, "header"),
-            (Header { program_table_offset: 100, ..ok.clone() }, "program table"),
-            (Header { binary_table_offset: 130, ..ok.clone() }, "binary table"),
-            (Header { tuning_table_len: 100, ..ok.clone() }, "tuning table"),
-            (Header { payload_len: u64::MAX, ..ok.clone() }, "payload region"),
+            (
+                Header {
+                    header_size: 64,
+                    ..ok.clone()
+                },
+                "header",
+            ),
+            (
+                Header {
+                    total_len: 170,
+                    ..ok.clone()
+                },
+                "header",
+            ),
+            (
+                Header {
+                    program_table_offset: 100,
+                    ..ok.clone()
+                },
+                "program table",
+            ),
+            (
+                Header {
+                    binary_table_offset: 130,
+                    ..ok.clone()
+                },
+                "binary table",
+            ),
+            (
+                Header {
+                    tuning_table_len: 100,
+                    ..ok.clone()
+                },
+                "tuning table",
+            ),
+            (
+                Header {
+                    payload_len: u64::MAX,
+                    ..ok.clone()
+                },
+                "payload region",
+            ),
         ];
         for (h, what) in cases {
             match h.validate_layout(1000) {
@@ -302,8 +372,17 @@ mod tests {
                 other => panic!("{what}: {other:?}"),
             }
         }
-        assert!(matches!(ok.validate_layout(150), Err(FormatError::Truncated { what: "bundle", .. })));
-        assert!(matches!(ok.validate_layout(140), Err(FormatError::Truncated { what: "header and tables", .. })));
+        assert!(matches!(
+            ok.validate_layout(150),
+            Err(FormatError::Truncated { what: "bundle", .. })
+        ));
+        assert!(matches!(
+            ok.validate_layout(140),
+            Err(FormatError::Truncated {
+                what: "header and tables",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -37,8 +37,24 @@
 //!
 //! The header's `table_checksum` (xxh3-128) covers `[0, payload_offset)`: header and
 //! tables. Each payload is covered by its own hash: `source_hash` for sources, `checksum`
-//! for binaries, both of the uncompressed bytes, verified on every decompression. Record
-//! layouts are in the `record` module; see [`Header`] for the header's fields.
+//! for binaries, both of the uncompressed bytes, verified on every decompression. See
+//! [`Header`] for the header's fields.
+//!
+//! Records start with a `u32` length of the rest of the record (so a later minor can
+//! append fields); `str` is a `u32` byte length then UTF-8 bytes; `[16]` is an xxh3-128.
+//!
+//! ```text
+//! program record                     binary record
+//!   u32   record_len                   u32   record_len
+//!   str   name                         u32   program (index into the program table)
+//!   str   options                      [16]  program_key
+//!   [16]  source_hash                  [16]  fingerprint_hash
+//!   u32   kernel_count                 u64   uncompressed_len
+//!   str   kernel name × kernel_count   u64   compressed_len
+//!   u64   source_offset                [16]  checksum of the uncompressed binary
+//!   u64   source_compressed_len        u64   payload_offset
+//!   u64   source_len                   str × 8 fingerprint strings, u32 address_bits
+//! ```
 //!
 //! # Compatibility
 //! Readers reject any major version but [`FORMAT_MAJOR`] and accept any minor version:

@@ -41,18 +41,29 @@ impl<'a> Bundle<'a> {
         let found = compute_table_checksum(bytes, header.payload_offset)
             .ok_or_else(|| FormatError::corrupted("header", "payload_offset out of range"))?;
         if found != header.table_checksum {
-            return Err(FormatError::ChecksumMismatch { what: "header and tables", expected: header.table_checksum, found });
+            return Err(FormatError::ChecksumMismatch {
+                what: "header and tables",
+                expected: header.table_checksum,
+                found,
+            });
         }
         header.validate_layout(bytes.len())?;
         // validate_layout guarantees every range below lies within total_len <= bytes.len().
         let bytes = &bytes[..header.total_len as usize];
         let region = |off: u64, len: u64| &bytes[off as usize..(off + len) as usize];
         let payload = region(header.payload_offset, header.payload_len);
+        // Records of a minor this reader knows must not carry unknown trailing bytes.
+        #[allow(clippy::absurd_extreme_comparisons)] // FORMAT_MINOR is 0 for now
         let strict = header.minor <= FORMAT_MINOR;
 
         let programs = {
             let table = region(header.program_table_offset, header.program_table_len);
-            check_count("program count", header.program_count, table.len(), MIN_PROGRAM_RECORD)?;
+            check_count(
+                "program count",
+                header.program_count,
+                table.len(),
+                MIN_PROGRAM_RECORD,
+            )?;
             let mut c = Cursor::new(table, header.program_table_offset);
             let mut v = Vec::with_capacity(header.program_count as usize);
             for _ in 0..header.program_count {
@@ -65,7 +76,12 @@ impl<'a> Bundle<'a> {
 
         let binaries = {
             let table = region(header.binary_table_offset, header.binary_table_len);
-            check_count("binary count", header.binary_count, table.len(), MIN_BINARY_RECORD)?;
+            check_count(
+                "binary count",
+                header.binary_count,
+                table.len(),
+                MIN_BINARY_RECORD,
+            )?;
             let mut c = Cursor::new(table, header.binary_table_offset);
             let mut v: Vec<BinaryEntry<'a>> = Vec::with_capacity(header.binary_count as usize);
             for i in 0..header.binary_count {
@@ -79,7 +95,10 @@ impl<'a> Bundle<'a> {
                 if *key != b.program_key {
                     return Err(FormatError::corrupted(
                         "binary record",
-                        format!("binary {i} has program key {} but program {} has key {key}", b.program_key, b.program),
+                        format!(
+                            "binary {i} has program key {} but program {} has key {key}",
+                            b.program_key, b.program
+                        ),
                     ));
                 }
                 if let Some(prev) = v.last() {
@@ -95,7 +114,12 @@ impl<'a> Bundle<'a> {
             c.finish("binary table")?;
             v
         };
-        Ok(Bundle { bytes, header, programs, binaries })
+        Ok(Bundle {
+            bytes,
+            header,
+            programs,
+            binaries,
+        })
     }
 
     /// The decoded header.
@@ -115,7 +139,11 @@ impl<'a> Bundle<'a> {
 
     /// The first program called `name`, with its index.
     pub fn program(&self, name: &str) -> Option<(u32, &ProgramEntry<'a>)> {
-        self.programs.iter().enumerate().find(|(_, p)| p.name == name).map(|(i, p)| (i as u32, p))
+        self.programs
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.name == name)
+            .map(|(i, p)| (i as u32, p))
     }
 
     /// The binary of program `program` built for the device whose fingerprint hashes to
@@ -149,10 +177,19 @@ impl<'a> Bundle<'a> {
 }
 
 /// Rejects a record count that a table of `table_len` bytes could not hold.
-fn check_count(what: &'static str, count: u32, table_len: usize, min_record: u64) -> Result<(), FormatError> {
+fn check_count(
+    what: &'static str,
+    count: u32,
+    table_len: usize,
+    min_record: u64,
+) -> Result<(), FormatError> {
     let limit = table_len as u64 / min_record;
     if u64::from(count) > limit {
-        return Err(FormatError::TooLarge { what, value: count.into(), limit });
+        return Err(FormatError::TooLarge {
+            what,
+            value: count.into(),
+            limit,
+        });
     }
     Ok(())
 }

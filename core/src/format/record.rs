@@ -30,12 +30,20 @@ pub(crate) const MIN_PROGRAM_RECORD: u64 = 4 + 4 + 4 + 16 + 4 + 8 + 8 + 8;
 pub(crate) const MIN_BINARY_RECORD: u64 = 4 + 4 + 16 + 16 + 8 + 8 + 16 + 8 + 8 * 4 + 4;
 
 /// The slice `[offset, offset + len)` of the payload region, or `Corrupted`.
-fn payload_slice<'a>(payload: &'a [u8], offset: u64, len: u64, what: &'static str) -> Result<&'a [u8], FormatError> {
+fn payload_slice<'a>(
+    payload: &'a [u8],
+    offset: u64,
+    len: u64,
+    what: &'static str,
+) -> Result<&'a [u8], FormatError> {
     match offset.checked_add(len) {
         Some(end) if end <= payload.len() as u64 => Ok(&payload[offset as usize..end as usize]),
         _ => Err(FormatError::corrupted(
             what,
-            format!("payload range {offset}+{len} outside the payload region of {} bytes", payload.len()),
+            format!(
+                "payload range {offset}+{len} outside the payload region of {} bytes",
+                payload.len()
+            ),
         )),
     }
 }
@@ -43,7 +51,11 @@ fn payload_slice<'a>(payload: &'a [u8], offset: u64, len: u64, what: &'static st
 /// Rejects declared uncompressed sizes above [`MAX_UNCOMPRESSED`].
 fn check_size(what: &'static str, value: u64) -> Result<(), FormatError> {
     if value > MAX_UNCOMPRESSED {
-        return Err(FormatError::TooLarge { what, value, limit: MAX_UNCOMPRESSED });
+        return Err(FormatError::TooLarge {
+            what,
+            value,
+            limit: MAX_UNCOMPRESSED,
+        });
     }
     Ok(())
 }
@@ -57,7 +69,11 @@ fn record_body<'a>(c: &mut Cursor<'a>, what: &'static str) -> Result<Cursor<'a>,
 
 /// Decodes one program record. `strict`: the bundle's minor version is known to this
 /// reader, so the record must not have bytes past its last known field.
-pub(crate) fn read_program<'a>(c: &mut Cursor<'a>, payload: &'a [u8], strict: bool) -> Result<ProgramEntry<'a>, FormatError> {
+pub(crate) fn read_program<'a>(
+    c: &mut Cursor<'a>,
+    payload: &'a [u8],
+    strict: bool,
+) -> Result<ProgramEntry<'a>, FormatError> {
     let w = "program record";
     let mut r = record_body(c, w)?;
     let name = r.str("program name")?;
@@ -65,7 +81,11 @@ pub(crate) fn read_program<'a>(c: &mut Cursor<'a>, payload: &'a [u8], strict: bo
     let source_hash = r.hash(w)?;
     let kernel_count = r.u32(w)?;
     if u64::from(kernel_count) * 4 > r.remaining() as u64 {
-        return Err(FormatError::TooLarge { what: "kernel count", value: kernel_count.into(), limit: r.remaining() as u64 / 4 });
+        return Err(FormatError::TooLarge {
+            what: "kernel count",
+            value: kernel_count.into(),
+            limit: r.remaining() as u64 / 4,
+        });
     }
     let mut kernels = Vec::with_capacity(kernel_count as usize);
     for _ in 0..kernel_count {
@@ -78,8 +98,22 @@ pub(crate) fn read_program<'a>(c: &mut Cursor<'a>, payload: &'a [u8], strict: bo
         r.finish(w)?;
     }
     check_size("program source", source_len)?;
-    let compressed = payload_slice(payload, source_offset, source_compressed_len, "program source")?;
-    Ok(ProgramEntry { name, options, source_hash, kernels, source_len, source_compressed_len, source_offset, compressed })
+    let compressed = payload_slice(
+        payload,
+        source_offset,
+        source_compressed_len,
+        "program source",
+    )?;
+    Ok(ProgramEntry {
+        name,
+        options,
+        source_hash,
+        kernels,
+        source_len,
+        source_compressed_len,
+        source_offset,
+        compressed,
+    })
 }
 
 /// Encodes one program record (length prefix included).
@@ -109,7 +143,11 @@ pub(crate) fn write_program(
 }
 
 /// Decodes one binary record. The fingerprint is validated (UTF-8, hash) but kept raw.
-pub(crate) fn read_binary<'a>(c: &mut Cursor<'a>, payload: &'a [u8], strict: bool) -> Result<BinaryEntry<'a>, FormatError> {
+pub(crate) fn read_binary<'a>(
+    c: &mut Cursor<'a>,
+    payload: &'a [u8],
+    strict: bool,
+) -> Result<BinaryEntry<'a>, FormatError> {
     let w = "binary record";
     let mut r = record_body(c, w)?;
     let program = r.u32(w)?;
@@ -230,8 +268,14 @@ mod tests {
     fn borrowed_fingerprint_hash_equals_fingerprint_hash() {
         let fps = [
             Fingerprint::default(),
-            Fingerprint::from_parts(["a", "b", "c", "d", "e", "f", "g", "h"].map(String::from), 64),
-            Fingerprint::from_parts(["", "ab", "", "c", "Mali-G52", "", "r32p1", "OpenCL C 2.0"].map(String::from), 32),
+            Fingerprint::from_parts(
+                ["a", "b", "c", "d", "e", "f", "g", "h"].map(String::from),
+                64,
+            ),
+            Fingerprint::from_parts(
+                ["", "ab", "", "c", "Mali-G52", "", "r32p1", "OpenCL C 2.0"].map(String::from),
+                32,
+            ),
         ];
         for fp in fps {
             let raw = encode_fingerprint(&fp);
@@ -249,7 +293,17 @@ mod tests {
         assert_eq!(p.len() as u64, MIN_PROGRAM_RECORD);
         let mut b = Vec::new();
         let fp = encode_fingerprint(&Fingerprint::default());
-        write_binary(&mut b, 0, &Hash128::default(), &Hash128::default(), 0, 0, &Hash128::default(), 0, &fp);
+        write_binary(
+            &mut b,
+            0,
+            &Hash128::default(),
+            &Hash128::default(),
+            0,
+            0,
+            &Hash128::default(),
+            0,
+            &fp,
+        );
         assert_eq!(b.len() as u64, MIN_BINARY_RECORD);
     }
 
@@ -257,7 +311,13 @@ mod tests {
     fn decode_fingerprint_rejects_leftovers_and_short_input() {
         let mut raw = encode_fingerprint(&Fingerprint::default());
         raw.push(0);
-        assert!(matches!(decode_fingerprint(&raw), Err(FormatError::Corrupted { .. })));
-        assert!(matches!(decode_fingerprint(&raw[..10]), Err(FormatError::Truncated { .. })));
+        assert!(matches!(
+            decode_fingerprint(&raw),
+            Err(FormatError::Corrupted { .. })
+        ));
+        assert!(matches!(
+            decode_fingerprint(&raw[..10]),
+            Err(FormatError::Truncated { .. })
+        ));
     }
 }

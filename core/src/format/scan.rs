@@ -63,7 +63,10 @@ mod tests {
         assert_eq!(found[0].1.as_ref().unwrap().as_bytes(), &a[..]);
         assert_eq!(found[1].1.as_ref().unwrap().programs()[0].name, "other");
         assert!(found[2].1.is_ok());
-        assert!(matches!(found[3].1, Err(FormatError::ChecksumMismatch { .. })));
+        assert!(matches!(
+            found[3].1,
+            Err(FormatError::ChecksumMismatch { .. })
+        ));
     }
 
     #[test]
@@ -73,6 +76,9 @@ mod tests {
         let mut unaligned = vec![0u8; 3];
         unaligned.extend_from_slice(&sample_bundle());
         assert!(scan(&unaligned).is_empty());
-        assert!(matches!(scan(&MAGIC)[..], [(0, Err(FormatError::Truncated { .. }))]));
+        assert!(matches!(
+            scan(&MAGIC)[..],
+            [(0, Err(FormatError::Truncated { .. }))]
+        ));
     }
 }

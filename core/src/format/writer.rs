@@ -60,7 +60,11 @@ impl Default for BundleWriter {
 impl BundleWriter {
     /// An empty writer compressing at zstd level [`DEFAULT_LEVEL`] (19).
     pub fn new() -> Self {
-        BundleWriter { compressor: Compressor::new(DEFAULT_LEVEL), programs: Vec::new(), binaries: BTreeMap::new() }
+        BundleWriter {
+            compressor: Compressor::new(DEFAULT_LEVEL),
+            programs: Vec::new(),
+            binaries: BTreeMap::new(),
+        }
     }
 
     /// Sets the zstd level (clamped to zstd's range) for entries added from now on.
@@ -84,15 +88,27 @@ impl BundleWriter {
     ///
     /// # Panics
     /// If `source` is larger than 1 GiB ([`MAX_UNCOMPRESSED`]), which readers refuse.
-    pub fn add_program(&mut self, name: &str, options: &str, kernels: &[String], source: &str) -> u32 {
+    pub fn add_program(
+        &mut self,
+        name: &str,
+        options: &str,
+        kernels: &[String],
+        source: &str,
+    ) -> u32 {
         let source_hash = Hash128::of(source.as_bytes());
         let existing = self.programs.iter().position(|p| {
-            p.name == name && p.options == options && p.source_hash == source_hash && p.kernels == kernels
+            p.name == name
+                && p.options == options
+                && p.source_hash == source_hash
+                && p.kernels == kernels
         });
         if let Some(i) = existing {
             return i as u32;
         }
-        assert!(source.len() as u64 <= MAX_UNCOMPRESSED, "program source {name:?} is larger than 1 GiB");
+        assert!(
+            source.len() as u64 <= MAX_UNCOMPRESSED,
+            "program source {name:?} is larger than 1 GiB"
+        );
         let index = u32::try_from(self.programs.len()).expect("fewer than 2^32 programs");
         self.programs.push(ProgramIn {
             name: name.to_owned(),
@@ -116,7 +132,11 @@ impl BundleWriter {
         let Some(p) = self.programs.get(program as usize) else {
             panic!("add_binary: no program with index {program} (the writer has {count})");
         };
-        assert!(binary.len() as u64 <= MAX_UNCOMPRESSED, "binary for {:?} is larger than 1 GiB", p.name);
+        assert!(
+            binary.len() as u64 <= MAX_UNCOMPRESSED,
+            "binary for {:?} is larger than 1 GiB",
+            p.name
+        );
         let entry = BinaryIn {
             program_key: p.key,
             uncompressed_len: binary.len() as u64,
@@ -133,11 +153,25 @@ impl BundleWriter {
     /// The entry must have been built from the same program (equal program key), else
     /// [`FormatError::Outdated`]. Its payload is decompressed once and verified, so a
     /// damaged entry is refused here, at build time, instead of on the device.
-    pub fn add_binary_entry(&mut self, program: u32, entry: &BinaryEntry<'_>) -> Result<(), FormatError> {
+    pub fn add_binary_entry(
+        &mut self,
+        program: u32,
+        entry: &BinaryEntry<'_>,
+    ) -> Result<(), FormatError> {
         let count = self.programs.len() as u32;
-        let p = self.programs.get(program as usize).ok_or(FormatError::NoSuchProgram { index: program, count })?;
+        let p = self
+            .programs
+            .get(program as usize)
+            .ok_or(FormatError::NoSuchProgram {
+                index: program,
+                count,
+            })?;
         if entry.program_key != p.key {
-            return Err(FormatError::Outdated { what: "binary entry", expected: p.key, found: entry.program_key });
+            return Err(FormatError::Outdated {
+                what: "binary entry",
+                expected: p.key,
+                found: entry.program_key,
+            });
         }
         entry.decompress()?;
         let value = BinaryIn {
@@ -147,7 +181,8 @@ impl BundleWriter {
             compressed: entry.compressed().to_vec(),
             fp_raw: entry.fp_raw.to_vec(),
         };
-        self.binaries.insert((program, entry.fingerprint_hash), value);
+        self.binaries
+            .insert((program, entry.fingerprint_hash), value);
         Ok(())
     }
 
@@ -159,14 +194,33 @@ impl BundleWriter {
             let offset = payload.len() as u64;
             payload.extend_from_slice(&p.compressed);
             let clen = p.compressed.len() as u64;
-            write_program(&mut program_table, &p.name, &p.options, &p.source_hash, &p.kernels, offset, clen, p.source_len);
+            write_program(
+                &mut program_table,
+                &p.name,
+                &p.options,
+                &p.source_hash,
+                &p.kernels,
+                offset,
+                clen,
+                p.source_len,
+            );
         }
         let mut binary_table = Vec::new();
         for ((program, fp_hash), b) in &self.binaries {
             let offset = payload.len() as u64;
             payload.extend_from_slice(&b.compressed);
             let clen = b.compressed.len() as u64;
-            write_binary(&mut binary_table, *program, &b.program_key, fp_hash, b.uncompressed_len, clen, &b.checksum, offset, &b.fp_raw);
+            write_binary(
+                &mut binary_table,
+                *program,
+                &b.program_key,
+                fp_hash,
+                b.uncompressed_len,
+                clen,
+                &b.checksum,
+                offset,
+                &b.fp_raw,
+            );
         }
 
         let program_table_offset = HEADER_LEN as u64;
@@ -203,7 +257,8 @@ impl BundleWriter {
         out.resize(payload_offset as usize, 0);
         out.extend_from_slice(&payload);
         out.resize(total_len as usize, 0);
-        let checksum = compute_table_checksum(&out, payload_offset).expect("payload_offset within the bundle");
+        let checksum =
+            compute_table_checksum(&out, payload_offset).expect("payload_offset within the bundle");
         out[CHECKSUM_OFFSET..HEADER_LEN].copy_from_slice(&checksum.0);
         out
     }

@@ -34,7 +34,13 @@ pub(crate) fn build_elf(is64: bool, le: bool, extended: bool, payload: &[u8]) ->
     let shoff = out.len();
     // (name, type, offset, size, link)
     let sections: [(u64, u64, u64, u64, u64); 4] = [
-        (0, 0, 0, if extended { 4 } else { 0 }, if extended { 1 } else { 0 }),
+        (
+            0,
+            0,
+            0,
+            if extended { 4 } else { 0 },
+            if extended { 1 } else { 0 },
+        ),
         (1, 3, names_at as u64, NAMES.len() as u64, 0),
         (11, 1, payload_at as u64, payload.len() as u64, 0),
         (19, 8, 0, 4096, 0),
@@ -69,7 +75,10 @@ fn finds_sections_of_the_running_test_binary() {
     let strtab = elf_section(&exe, ".shstrtab").expect(".shstrtab");
     assert!(strtab.windows(6).any(|w| w == b".text\0"));
     assert!(elf_section(&exe, ".clbake-no-such-section").is_none());
-    assert!(elf_section(&exe, ".tex").is_none(), "names match whole, not by prefix");
+    assert!(
+        elf_section(&exe, ".tex").is_none(),
+        "names match whole, not by prefix"
+    );
 }
 
 #[test]
@@ -98,12 +107,22 @@ fn synthetic_elf_of_every_kind_holds_the_bundles() {
 fn damaged_elf_gives_none_never_panics() {
     assert!(elf_section(b"", SECTION_NAME).is_none());
     assert!(elf_section(b"\x7fEL", SECTION_NAME).is_none());
-    assert!(elf_section(&sample_bundle(), SECTION_NAME).is_none(), "not an ELF file");
+    assert!(
+        elf_section(&sample_bundle(), SECTION_NAME).is_none(),
+        "not an ELF file"
+    );
     for (is64, le) in [(true, true), (false, false)] {
         let elf = build_elf(is64, le, false, &sample_bundle());
-        // The section headers are at the end: every strict prefix loses them.
+        // The section headers are at the end, `.clbake`'s second to last: a prefix finds
+        // the section exactly when it holds that header up to `sh_link`, the last field read.
+        let (entsize, used) = if is64 { (64, 44) } else { (40, 28) };
+        let holds_header = elf.len() - 2 * entsize + used;
         for n in 0..elf.len() {
-            assert!(elf_section(&elf[..n], SECTION_NAME).is_none(), "prefix {n}");
+            assert_eq!(
+                elf_section(&elf[..n], SECTION_NAME).is_some(),
+                n >= holds_header,
+                "prefix {n}"
+            );
         }
         let mut rng = XorShift(3);
         for _ in 0..3000 {
@@ -117,7 +136,11 @@ fn damaged_elf_gives_none_never_panics() {
             }
         }
         // Header fields set to extremes.
-        let fields: &[usize] = if is64 { &[0x28, 0x2c, 0x3a, 0x3c, 0x3e] } else { &[0x20, 0x2e, 0x30, 0x32] };
+        let fields: &[usize] = if is64 {
+            &[0x28, 0x2c, 0x3a, 0x3c, 0x3e]
+        } else {
+            &[0x20, 0x2e, 0x30, 0x32]
+        };
         for &at in fields {
             for v in [0u8, 0xff] {
                 let mut e = elf.clone();

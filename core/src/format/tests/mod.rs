@@ -40,8 +40,18 @@ pub(crate) fn binary_bytes(p: u32, f: u32) -> Vec<u8> {
 /// Two programs; three binaries (fingerprints 1, 2, 3) for the first, one for the second.
 pub(crate) fn sample_writer() -> BundleWriter {
     let mut w = BundleWriter::new().with_level(3);
-    let add = w.add_program("add", "-cl-fast-relaxed-math", &["add".to_string()], SRC_ADD);
-    let relu = w.add_program("relu", "", &["relu".to_string(), "relu6".to_string()], SRC_RELU);
+    let add = w.add_program(
+        "add",
+        "-cl-fast-relaxed-math",
+        &["add".to_string()],
+        SRC_ADD,
+    );
+    let relu = w.add_program(
+        "relu",
+        "",
+        &["relu".to_string(), "relu6".to_string()],
+        SRC_RELU,
+    );
     for f in [1, 2, 3] {
         w.add_binary(add, &fp(f), &binary_bytes(add, f));
     }

@@ -6,7 +6,12 @@ use crate::format::{elf_section, scan, Bundle, FormatError, MAGIC};
 
 /// Uses every entry of a parsed bundle; returns the decoded contents that verified.
 fn exercise(b: &Bundle<'_>) -> (Vec<Option<String>>, Vec<Option<Vec<u8>>>) {
-    let _ = (b.header(), b.len(), b.program("add"), b.binaries_of(0).count());
+    let _ = (
+        b.header(),
+        b.len(),
+        b.program("add"),
+        b.binaries_of(0).count(),
+    );
     let sources = b.programs().iter().map(|p| p.source().ok()).collect();
     let binaries = b
         .binaries()
@@ -26,7 +31,10 @@ fn truncation_at_every_offset_is_an_error() {
     for n in 0..bytes.len() {
         let err = Bundle::parse(&bytes[..n]).expect_err("a truncated bundle must not parse");
         if n >= 8 {
-            assert!(matches!(err, FormatError::Truncated { .. }), "cut at {n}: {err:?}");
+            assert!(
+                matches!(err, FormatError::Truncated { .. }),
+                "cut at {n}: {err:?}"
+            );
         }
         let found = scan(&bytes[..n]);
         assert!(found.iter().all(|(_, r)| r.is_err()));
@@ -59,7 +67,12 @@ fn random_bit_flips_never_panic_and_never_yield_wrong_bytes() {
                 // Flips inside header and tables are caught by the checksum; only payload
                 // or padding flips may parse, and then every entry is still the original's
                 // or fails its own check.
-                assert!(positions.iter().all(|&p| p >= good.header().payload_offset as usize), "{positions:?}");
+                assert!(
+                    positions
+                        .iter()
+                        .all(|&p| p >= good.header().payload_offset as usize),
+                    "{positions:?}"
+                );
                 let (sources, binaries) = exercise(&parsed);
                 for (s, g) in sources.iter().zip(&good_sources) {
                     assert!(s.is_none() || s == g);
@@ -68,7 +81,10 @@ fn random_bit_flips_never_panic_and_never_yield_wrong_bytes() {
                     assert!(x.is_none() || x == g);
                 }
                 if positions.iter().all(|&p| p >= payload_end) {
-                    assert_eq!((sources, binaries), (good_sources.clone(), good_binaries.clone()));
+                    assert_eq!(
+                        (sources, binaries),
+                        (good_sources.clone(), good_binaries.clone())
+                    );
                 }
             }
             Err(_) => err += 1,
@@ -90,7 +106,11 @@ fn random_flips_in_resealed_tables_never_panic() {
     for i in 0..3000 {
         let mut b = bytes.clone();
         for _ in 0..(1 + i % 3) {
-            let at = if i % 5 == 0 { rng.below(HEADER_LEN) } else { tables.start + rng.below(tables.len()) };
+            let at = if i % 5 == 0 {
+                rng.below(HEADER_LEN)
+            } else {
+                tables.start + rng.below(tables.len())
+            };
             b[at] ^= 1 << rng.below(8);
         }
         if i % 7 == 0 {

@@ -10,7 +10,10 @@ fn round_trip_programs_and_binaries() {
     assert_eq!(bytes.len() % ALIGN, 0);
     let b = Bundle::parse(&bytes).unwrap();
     let h = b.header();
-    assert_eq!((h.magic, h.major, h.minor), (MAGIC, FORMAT_MAJOR, FORMAT_MINOR));
+    assert_eq!(
+        (h.magic, h.major, h.minor),
+        (MAGIC, FORMAT_MAJOR, FORMAT_MINOR)
+    );
     assert_eq!((h.program_count, h.binary_count, h.tuning_count), (2, 4, 0));
     assert_eq!(b.len(), bytes.len());
 
@@ -37,7 +40,13 @@ fn round_trip_programs_and_binaries() {
     }
     assert!(b.find_binary(add, &fp(4).hash()).is_none());
     assert!(b.find_binary(relu, &fp(1).hash()).is_none());
-    assert_eq!(b.find_binary(relu, &fp(2).hash()).unwrap().decompress().unwrap(), binary_bytes(relu, 2));
+    assert_eq!(
+        b.find_binary(relu, &fp(2).hash())
+            .unwrap()
+            .decompress()
+            .unwrap(),
+        binary_bytes(relu, 2)
+    );
     assert!(b.find_binary(7, &fp(2).hash()).is_none());
 
     assert_eq!(b.binaries_of(add).count(), 3);
@@ -51,8 +60,18 @@ fn round_trip_programs_and_binaries() {
 fn writes_are_deterministic_and_independent_of_binary_insertion_order() {
     assert_eq!(sample_bundle(), sample_bundle());
     let mut w = BundleWriter::new().with_level(3);
-    let add = w.add_program("add", "-cl-fast-relaxed-math", &["add".to_string()], SRC_ADD);
-    let relu = w.add_program("relu", "", &["relu".to_string(), "relu6".to_string()], SRC_RELU);
+    let add = w.add_program(
+        "add",
+        "-cl-fast-relaxed-math",
+        &["add".to_string()],
+        SRC_ADD,
+    );
+    let relu = w.add_program(
+        "relu",
+        "",
+        &["relu".to_string(), "relu6".to_string()],
+        SRC_RELU,
+    );
     w.add_binary(relu, &fp(2), &binary_bytes(relu, 2));
     for f in [3, 1, 2] {
         w.add_binary(add, &fp(f), &binary_bytes(add, f));
@@ -83,14 +102,35 @@ fn empty_source_and_empty_binary() {
 #[test]
 fn add_program_dedupes_and_add_binary_replaces() {
     let mut w = sample_writer();
-    assert_eq!(w.add_program("add", "-cl-fast-relaxed-math", &["add".to_string()], SRC_ADD), 0);
-    assert_eq!(w.add_program("add", "-DVARIANT", &["add".to_string()], SRC_ADD), 2);
+    assert_eq!(
+        w.add_program(
+            "add",
+            "-cl-fast-relaxed-math",
+            &["add".to_string()],
+            SRC_ADD
+        ),
+        0
+    );
+    assert_eq!(
+        w.add_program("add", "-DVARIANT", &["add".to_string()], SRC_ADD),
+        2
+    );
     w.add_binary(0, &fp(1), b"replaced");
     assert_eq!((w.program_count(), w.binary_count()), (3, 4));
     let bytes = w.to_bytes();
     let b = Bundle::parse(&bytes).unwrap();
-    assert_eq!(b.find_binary(0, &fp(1).hash()).unwrap().decompress().unwrap(), b"replaced");
-    assert_eq!(b.program("add").unwrap().0, 0, "the first program of a name is returned");
+    assert_eq!(
+        b.find_binary(0, &fp(1).hash())
+            .unwrap()
+            .decompress()
+            .unwrap(),
+        b"replaced"
+    );
+    assert_eq!(
+        b.program("add").unwrap().0,
+        0,
+        "the first program of a name is returned"
+    );
     assert_ne!(b.programs()[0].key(), b.programs()[2].key());
 }
 
@@ -100,8 +140,18 @@ fn merging_entries_keeps_compressed_bytes() {
     let a = Bundle::parse(&src).unwrap();
     // The new writer has the programs in another order.
     let mut w = BundleWriter::new().with_level(1);
-    let relu = w.add_program("relu", "", &["relu".to_string(), "relu6".to_string()], SRC_RELU);
-    let add = w.add_program("add", "-cl-fast-relaxed-math", &["add".to_string()], SRC_ADD);
+    let relu = w.add_program(
+        "relu",
+        "",
+        &["relu".to_string(), "relu6".to_string()],
+        SRC_RELU,
+    );
+    let add = w.add_program(
+        "add",
+        "-cl-fast-relaxed-math",
+        &["add".to_string()],
+        SRC_ADD,
+    );
     for e in a.binaries() {
         let to = if e.program == 0 { add } else { relu };
         w.add_binary_entry(to, e).unwrap();
@@ -112,7 +162,10 @@ fn merging_entries_keeps_compressed_bytes() {
         let to = if e.program == 0 { add } else { relu };
         let m = b.find_binary(to, &e.fingerprint_hash).unwrap();
         assert_eq!(m.compressed(), e.compressed());
-        assert_eq!((m.checksum, m.uncompressed_len), (e.checksum, e.uncompressed_len));
+        assert_eq!(
+            (m.checksum, m.uncompressed_len),
+            (e.checksum, e.uncompressed_len)
+        );
         assert_eq!(m.fingerprint().unwrap(), e.fingerprint().unwrap());
         assert_eq!(m.decompress().unwrap(), e.decompress().unwrap());
     }
@@ -127,9 +180,20 @@ fn merging_refuses_a_damaged_entry() {
     src[at] ^= 0xff;
     let b = Bundle::parse(&src).unwrap();
     let mut w = BundleWriter::new();
-    w.add_program("add", "-cl-fast-relaxed-math", &["add".to_string()], SRC_ADD);
+    w.add_program(
+        "add",
+        "-cl-fast-relaxed-math",
+        &["add".to_string()],
+        SRC_ADD,
+    );
     let err = w.add_binary_entry(0, &b.binaries()[0]).unwrap_err();
-    assert!(matches!(err, FormatError::ChecksumMismatch { .. } | FormatError::Decompress { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            FormatError::ChecksumMismatch { .. } | FormatError::Decompress { .. }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -155,10 +219,19 @@ fn ten_thousand_binaries_parse_and_look_up_fast() {
     }
     let looked_up = start.elapsed();
     assert_eq!(b.binaries_of(q).count(), (n / 2) as usize);
-    eprintln!("{n} binaries, {} bytes: parse {parsed:?}, {n} lookups {looked_up:?}", bytes.len());
+    eprintln!(
+        "{n} binaries, {} bytes: parse {parsed:?}, {n} lookups {looked_up:?}",
+        bytes.len()
+    );
     // Generous bounds for unoptimized builds on a slow machine.
     assert!(parsed.as_secs_f64() < 2.0, "parse took {parsed:?}");
-    assert_eq!(b.find_binary(p, &fp(5000).hash()).unwrap().decompress().unwrap(), 5000u32.to_le_bytes().repeat(8));
+    assert_eq!(
+        b.find_binary(p, &fp(5000).hash())
+            .unwrap()
+            .decompress()
+            .unwrap(),
+        5000u32.to_le_bytes().repeat(8)
+    );
 }
 
 #[test]
@@ -203,11 +276,23 @@ fn higher_minor_with_longer_header_and_records_is_accepted() {
     v.extend_from_slice(&[0; 12]);
     v[..HEADER_LEN].copy_from_slice(&h2.encode());
     reseal(&mut v);
-    assert!(matches!(Bundle::parse(&v), Err(FormatError::Corrupted { what: "program record", .. })));
+    assert!(matches!(
+        Bundle::parse(&v),
+        Err(FormatError::Corrupted {
+            what: "program record",
+            ..
+        })
+    ));
     v[10] = 1;
     reseal(&mut v);
     let b = Bundle::parse(&v).unwrap();
     assert_eq!(b.program("z").unwrap().1.source().unwrap(), "");
     assert_eq!(b.programs()[0].source().unwrap(), SRC_ADD);
-    assert_eq!(b.find_binary(0, &fp(1).hash()).unwrap().decompress().unwrap(), binary_bytes(0, 1));
+    assert_eq!(
+        b.find_binary(0, &fp(1).hash())
+            .unwrap()
+            .decompress()
+            .unwrap(),
+        binary_bytes(0, 1)
+    );
 }

@@ -1,0 +1,81 @@
+//! The main job: the digits CNN served from one executable.
+
+use crate::common::*;
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn demo_text_output_has_the_startup_breakdown() {
+    let out = run_ok(command(&clbake_bin()).arg("demo"));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in ["accuracy 98.00 %", "context + queue", "programs", "weight upload", "first inference", "conv2d_relu"] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn the_binary_is_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let alone = dir.path().join("clbake");
+    std::fs::copy(clbake_bin(), &alone).unwrap();
+    // Run from an empty directory, far from the source tree.
+    let mut c = command(&alone);
+    c.current_dir(dir.path()).env("HOME", dir.path());
+    c.args(["demo", "--json"]);
+    let out = run_ok(&mut c);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(paths(&report).iter().all(|(_, p)| p == "embedded"));
+    assert_correct(&report);
+}
+
+#[test]
+fn demo_device_flag_rejects_a_missing_device() {
+    let out = command(&clbake_bin()).args(["demo", "--device", "99"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("device 99 does not exist"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn no_opencl_runtime_is_one_clear_line() {
+    // An empty ICD vendor dir and a loader path that does not exist: no platform at all.
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(&clbake_bin())
+        .args(["demo"])
+        .env("OCL_ICD_VENDORS", dir.path())
+        .env("OCL_ICD_FILENAMES", "")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no OpenCL device") && err.contains("pocl-opencl-icd"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+/// Builds the `clbake` binary with `CLBAKE_BAKE=off` in its own target dir (kept between
+/// runs, so only the first run pays for the build).
+fn build_without_bake() -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = root.join("target").join("bake-off");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--bin", "clbake"])
+        .current_dir(root)
+        .env("CLBAKE_BAKE", "off")
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    target.join("debug").join("clbake")
+}
+
+#[test]
+fn demo_works_when_the_bake_was_skipped() {
+    let exe = build_without_bake();
+    let report = demo_json(&exe, &[]);
+    for p in report["startup"]["programs"]["programs"].as_array().unwrap() {
+        assert_eq!(p["path"], "source");
+        assert_eq!(p["misses"][0]["kind"], "no_binaries");
+    }
+    assert_correct(&report);
+}

@@ -1,0 +1,13 @@
+//! Integration tests against a real OpenCL driver (PoCL on the CPU). One binary, topic modules.
+//!
+//! Tests that need a fresh process (the load path of a start-up, a device chosen through
+//! `POCL_DEVICES`, a patched executable) run the `clbake` binary; the others run in-process.
+
+mod common;
+
+mod build;
+mod cli;
+mod demo;
+mod kernels;
+mod load;
+mod reference;
