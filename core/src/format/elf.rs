@@ -28,7 +28,7 @@ pub fn elf_section<'a>(bytes: &'a [u8], name: &str) -> Option<&'a [u8]> {
     let strtab = elf.section(strndx)?.contents(bytes)?;
     for i in 0..count {
         let s = elf.section(i)?;
-        if section_name(strtab, s.name) == Some(name.as_bytes()) {
+        if name_is(strtab, s.name, name) {
             return if s.kind == SHT_NOBITS {
                 Some(&[])
             } else {
@@ -39,11 +39,19 @@ pub fn elf_section<'a>(bytes: &'a [u8], name: &str) -> Option<&'a [u8]> {
     None
 }
 
-/// The NUL-terminated name at `offset` of the section-name string table.
-fn section_name(strtab: &[u8], offset: u32) -> Option<&[u8]> {
-    let tail = strtab.get(offset as usize..)?;
-    let end = tail.iter().position(|&b| b == 0)?;
-    Some(&tail[..end])
+/// Whether the NUL-terminated name at `offset` of the section-name string table is `name`
+/// (reads at most `name.len() + 1` bytes, so a long unterminated table costs nothing).
+fn name_is(strtab: &[u8], offset: u32, name: &str) -> bool {
+    let Some(start) = usize::try_from(offset).ok() else {
+        return false;
+    };
+    let Some(end) = start.checked_add(name.len() + 1) else {
+        return false;
+    };
+    match strtab.get(start..end) {
+        Some(found) => found[..name.len()] == *name.as_bytes() && found[name.len()] == 0,
+        None => false,
+    }
 }
 
 /// The parts of the ELF header needed to walk the section headers.

@@ -9,7 +9,7 @@
 //!     16    4 flags                 0 in 1.0; readers ignore unknown bits
 //!     20    4 program_count
 //!     24    4 binary_count
-//!     28    4 tuning_count          0 in 1.0 (tuning table reserved)
+//!     28    4 tuning_count          0 in 1.0; tuning records since 1.1
 //!     32    8 program_table_offset  } each table lies in [header_size, payload_offset),
 //!     40    8 program_table_len     } in this order, offsets from the bundle start
 //!     48    8 binary_table_offset   }
@@ -55,7 +55,7 @@ pub struct Header {
     pub program_count: u32,
     /// Number of records in the binary table.
     pub binary_count: u32,
-    /// Number of records in the tuning table (always 0 in 1.0; the table is skipped).
+    /// Number of records in the tuning table (0 in 1.0, where the table was reserved).
     pub tuning_count: u32,
     /// Offset of the program table.
     pub program_table_offset: u64,
@@ -65,7 +65,7 @@ pub struct Header {
     pub binary_table_offset: u64,
     /// Length of the binary table in bytes.
     pub binary_table_len: u64,
-    /// Offset of the tuning table (reserved).
+    /// Offset of the tuning table.
     pub tuning_table_offset: u64,
     /// Length of the tuning table in bytes (0 in 1.0).
     pub tuning_table_len: u64,

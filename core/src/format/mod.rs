@@ -1,5 +1,5 @@
 //! The `.clbk` bundle format: programs (name, build options, compressed source) and
-//! precompiled binaries for many devices, in one self-describing, checksummed blob that is
+//! precompiled binaries for many devices, and tuned local work sizes, in one self-describing, checksummed blob that is
 //! read zero-copy from a `&'static [u8]`.
 //!
 //! ```
@@ -30,7 +30,7 @@
 //! | header | `0..128` | [`Header`]: magic, version, sizes, counts, table offsets, checksum |
 //! | program table | `program_table_offset`, right after the header | one record per program (see below) |
 //! | binary table | after the program table | one record per binary, sorted by (program, fingerprint hash) |
-//! | tuning table | after the binary table | empty in 1.0 (reserved) |
+//! | tuning table | after the binary table | since 1.1: one record per (program, device, kernel, global size), sorted; see [`TuningEntry`] |
 //! | zero padding | up to a multiple of 16 | |
 //! | payload region | `payload_offset..+payload_len` | zstd frames: sources, then binaries |
 //! | zero padding | up to `total_len`, a multiple of [`ALIGN`] | |
@@ -77,6 +77,7 @@ mod header;
 mod reader;
 mod record;
 mod scan;
+mod tuning;
 mod writer;
 
 #[cfg(test)]
@@ -89,6 +90,7 @@ pub use error::FormatError;
 pub use header::{compute_table_checksum, Header, CHECKSUM_OFFSET, HEADER_LEN};
 pub use reader::Bundle;
 pub use scan::scan;
+pub use tuning::{TunedLaunch, TuningEntry};
 pub use writer::{BundleWriter, DEFAULT_LEVEL};
 
 /// The eight bytes every bundle starts with: `CLBAKE` then CR LF, so that a text-mode
@@ -100,7 +102,10 @@ pub const MAGIC: [u8; 8] = *b"CLBAKE\r\n";
 pub const FORMAT_MAJOR: u16 = 1;
 
 /// Format minor version written by this crate. Readers accept any minor.
-pub const FORMAT_MINOR: u16 = 0;
+///
+/// - 1.0: programs and binaries.
+/// - 1.1: the tuning table (best local work sizes), see [`TuningEntry`].
+pub const FORMAT_MINOR: u16 = 1;
 
 /// Alignment of bundles: each bundle's length is a multiple of it, and bundles are
 /// embedded at addresses (and section offsets) that are multiples of it.

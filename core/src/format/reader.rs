@@ -12,6 +12,7 @@ use super::entry::{BinaryEntry, ProgramEntry};
 use super::error::FormatError;
 use super::header::{compute_table_checksum, Header};
 use super::record::{read_binary, read_program, MIN_BINARY_RECORD, MIN_PROGRAM_RECORD};
+use super::tuning::{read_tuning, TuningEntry, MIN_TUNING_RECORD};
 use super::FORMAT_MINOR;
 use crate::hash::Hash128;
 
@@ -23,6 +24,7 @@ pub struct Bundle<'a> {
     header: Header,
     programs: Vec<ProgramEntry<'a>>,
     binaries: Vec<BinaryEntry<'a>>,
+    tunings: Vec<TuningEntry<'a>>,
 }
 
 impl<'a> Bundle<'a> {
@@ -33,8 +35,9 @@ impl<'a> Bundle<'a> {
     /// the header-and-tables checksum, the layout of tables and payload, then every record:
     /// strings are UTF-8, program indices exist, program keys match their program,
     /// fingerprint hashes match the stored fingerprints, payload ranges lie inside the
-    /// payload region, declared sizes are at most 1 GiB, and binaries are sorted by
-    /// (program, fingerprint hash) without duplicates.
+    /// payload region, declared sizes are at most 1 GiB, binaries are sorted by
+    /// (program, fingerprint hash) without duplicates, and tuning records name an existing
+    /// program (with its key) and kernel, have valid sizes and are sorted without duplicates.
     pub fn parse(bytes: &'a [u8]) -> Result<Bundle<'a>, FormatError> {
         let header = Header::decode(bytes)?;
         header.validate_prefix(bytes.len())?;
@@ -53,7 +56,6 @@ impl<'a> Bundle<'a> {
         let region = |off: u64, len: u64| &bytes[off as usize..(off + len) as usize];
         let payload = region(header.payload_offset, header.payload_len);
         // Records of a minor this reader knows must not carry unknown trailing bytes.
-        #[allow(clippy::absurd_extreme_comparisons)] // FORMAT_MINOR is 0 for now
         let strict = header.minor <= FORMAT_MINOR;
 
         let programs = {
@@ -114,11 +116,13 @@ impl<'a> Bundle<'a> {
             c.finish("binary table")?;
             v
         };
+        let tunings = read_tunings(&header, region(header.tuning_table_offset, header.tuning_table_len), &programs, &keys, strict)?;
         Ok(Bundle {
             bytes,
             header,
             programs,
             binaries,
+            tunings,
         })
     }
 
@@ -162,6 +166,19 @@ impl<'a> Bundle<'a> {
         self.binaries[start..end].iter()
     }
 
+    /// All tuning records (format 1.1), sorted by (program, device, kernel, global size).
+    pub fn tunings(&self) -> &[TuningEntry<'a>] {
+        &self.tunings
+    }
+
+    /// The tuning records of program `program` measured on the device whose fingerprint
+    /// hashes to `fp`.
+    pub fn tunings_for(&self, program: u32, fp: &Hash128) -> &[TuningEntry<'a>] {
+        let start = self.tunings.partition_point(|t| (t.program, t.fingerprint_hash) < (program, *fp));
+        let end = self.tunings.partition_point(|t| (t.program, t.fingerprint_hash) <= (program, *fp));
+        &self.tunings[start..end]
+    }
+
     /// Total length of this bundle in bytes, padding included: the next bundle of a
     /// back-to-back sequence starts this many bytes later. Always a multiple of
     /// [`ALIGN`](super::ALIGN) and never 0.
@@ -174,6 +191,40 @@ impl<'a> Bundle<'a> {
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
     }
+}
+
+/// Reads and checks the tuning table: program indices and keys, kernel names, order.
+fn read_tunings<'a>(
+    header: &Header,
+    table: &'a [u8],
+    programs: &[ProgramEntry<'a>],
+    keys: &[Hash128],
+    strict: bool,
+) -> Result<Vec<TuningEntry<'a>>, FormatError> {
+    check_count("tuning count", header.tuning_count, table.len(), MIN_TUNING_RECORD)?;
+    let mut c = Cursor::new(table, header.tuning_table_offset);
+    let mut v: Vec<TuningEntry<'a>> = Vec::with_capacity(header.tuning_count as usize);
+    for i in 0..header.tuning_count {
+        let t = read_tuning(&mut c, strict)?;
+        let bad = |detail: String| Err(FormatError::corrupted("tuning record", detail));
+        match (keys.get(t.program as usize), programs.get(t.program as usize)) {
+            (Some(key), Some(p)) => {
+                if *key != t.program_key {
+                    return bad(format!("tuning record {i} has program key {} but program {} has key {key}", t.program_key, t.program));
+                }
+                if !p.kernels.contains(&t.kernel) {
+                    return bad(format!("tuning record {i} names kernel {:?}, not a kernel of program {:?}", t.kernel, p.name));
+                }
+            }
+            _ => return bad(format!("tuning record {i} names program {} of {}", t.program, keys.len())),
+        }
+        if v.last().is_some_and(|prev| prev.order() >= t.order()) {
+            return Err(FormatError::corrupted("tuning table", format!("tuning record {i} is out of order or duplicates the one before it")));
+        }
+        v.push(t);
+    }
+    c.finish("tuning table")?;
+    Ok(v)
 }
 
 /// Rejects a record count that a table of `table_len` bytes could not hold.

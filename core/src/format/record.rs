@@ -61,7 +61,7 @@ fn check_size(what: &'static str, value: u64) -> Result<(), FormatError> {
 }
 
 /// Reads the `u32` record length and returns a cursor over the record body.
-fn record_body<'a>(c: &mut Cursor<'a>, what: &'static str) -> Result<Cursor<'a>, FormatError> {
+pub(crate) fn record_body<'a>(c: &mut Cursor<'a>, what: &'static str) -> Result<Cursor<'a>, FormatError> {
     let len = c.u32(what)?;
     let base = c.offset();
     Ok(Cursor::new(c.take(len as usize, what)?, base))

@@ -1,7 +1,7 @@
 //! [`BundleWriter`]: builds a bundle in memory, deterministically.
 //!
 //! Layout written (see [`Header`] for the header fields):
-//! header (128 bytes) | program table | binary table | tuning table (empty) | zero padding
+//! header (128 bytes) | program table | binary table | tuning table | zero padding
 //! to 16 | payload region: program sources in program order, then binaries in table
 //! order | zero padding to a multiple of [`ALIGN`].
 
@@ -10,6 +10,7 @@ use super::entry::BinaryEntry;
 use super::error::FormatError;
 use super::header::{compute_table_checksum, Header, CHECKSUM_OFFSET, HEADER_LEN};
 use super::record::{encode_fingerprint, write_binary, write_program};
+use super::tuning::{check_launch, write_tuning, TunedLaunch, TuningEntry};
 use super::{ALIGN, FORMAT_MAJOR, FORMAT_MINOR, MAGIC};
 use crate::fingerprint::Fingerprint;
 use crate::hash::{program_key, Hash128};
@@ -49,6 +50,8 @@ pub struct BundleWriter {
     compressor: Compressor,
     programs: Vec<ProgramIn>,
     binaries: BTreeMap<(u32, Hash128), BinaryIn>,
+    /// Keyed by the table's sort order: (program, device, kernel, work_dim, global).
+    tunings: BTreeMap<(u32, Hash128, String, u32, [u64; 3]), TunedLaunch>,
 }
 
 impl Default for BundleWriter {
@@ -64,6 +67,7 @@ impl BundleWriter {
             compressor: Compressor::new(DEFAULT_LEVEL),
             programs: Vec::new(),
             binaries: BTreeMap::new(),
+            tunings: BTreeMap::new(),
         }
     }
 
@@ -186,6 +190,44 @@ impl BundleWriter {
         Ok(())
     }
 
+    /// Number of tuning records added so far.
+    pub fn tuning_count(&self) -> usize {
+        self.tunings.len()
+    }
+
+    /// Records the best local work size of a kernel of program `program` at one global
+    /// size, measured on the device whose fingerprint hashes to `fingerprint_hash`. A record
+    /// for the same (program, device, kernel, global size) is replaced.
+    ///
+    /// # Panics
+    /// If `program` is not an index returned by [`add_program`](Self::add_program), if the
+    /// kernel is not one of the program's, or if the sizes are not 1 to 3 dimensions of at
+    /// least 1 (with `local`, when given, as long as `global`).
+    pub fn add_tuning(&mut self, program: u32, fingerprint_hash: Hash128, launch: TunedLaunch) {
+        let count = self.programs.len();
+        let Some(p) = self.programs.get(program as usize) else {
+            panic!("add_tuning: no program with index {program} (the writer has {count})");
+        };
+        assert!(p.kernels.contains(&launch.kernel), "add_tuning: program {:?} has no kernel {:?}", p.name, launch.kernel);
+        let (dim, global, _) = check_launch(&launch).unwrap_or_else(|e| panic!("add_tuning: {e}"));
+        self.tunings.insert((program, fingerprint_hash, launch.kernel.clone(), dim, global), launch);
+    }
+
+    /// Copies a tuning record taken from another bundle. The record must have been measured
+    /// with the same program (equal program key), else [`FormatError::Outdated`].
+    pub fn add_tuning_entry(&mut self, program: u32, entry: &TuningEntry<'_>) -> Result<(), FormatError> {
+        let count = self.programs.len() as u32;
+        let p = self.programs.get(program as usize).ok_or(FormatError::NoSuchProgram { index: program, count })?;
+        if entry.program_key != p.key {
+            return Err(FormatError::Outdated { what: "tuning entry", expected: p.key, found: entry.program_key });
+        }
+        if !p.kernels.iter().any(|k| k == entry.kernel) {
+            return Err(FormatError::corrupted("tuning entry", format!("program {:?} has no kernel {:?}", p.name, entry.kernel)));
+        }
+        self.tunings.insert((program, entry.fingerprint_hash, entry.kernel.to_string(), entry.work_dim, entry.global), entry.to_launch());
+        Ok(())
+    }
+
     /// Writes the bundle. Its length is a multiple of [`ALIGN`].
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut payload = Vec::new();
@@ -223,10 +265,15 @@ impl BundleWriter {
             );
         }
 
+        let mut tuning_table = Vec::new();
+        for ((program, fp_hash, _, _, _), t) in &self.tunings {
+            write_tuning(&mut tuning_table, *program, &self.programs[*program as usize].key, fp_hash, t);
+        }
+
         let program_table_offset = HEADER_LEN as u64;
         let binary_table_offset = program_table_offset + program_table.len() as u64;
         let tuning_table_offset = binary_table_offset + binary_table.len() as u64;
-        let payload_offset = align_up(tuning_table_offset);
+        let payload_offset = align_up(tuning_table_offset + tuning_table.len() as u64);
         let total_len = align_up(payload_offset + payload.len() as u64);
         let header = Header {
             magic: MAGIC,
@@ -236,13 +283,13 @@ impl BundleWriter {
             flags: 0,
             program_count: self.programs.len() as u32,
             binary_count: self.binaries.len() as u32,
-            tuning_count: 0,
+            tuning_count: self.tunings.len() as u32,
             program_table_offset,
             program_table_len: program_table.len() as u64,
             binary_table_offset,
             binary_table_len: binary_table.len() as u64,
             tuning_table_offset,
-            tuning_table_len: 0,
+            tuning_table_len: tuning_table.len() as u64,
             payload_offset,
             payload_len: payload.len() as u64,
             total_len,
@@ -254,6 +301,7 @@ impl BundleWriter {
         out.extend_from_slice(&header.encode());
         out.extend_from_slice(&program_table);
         out.extend_from_slice(&binary_table);
+        out.extend_from_slice(&tuning_table);
         out.resize(payload_offset as usize, 0);
         out.extend_from_slice(&payload);
         out.resize(total_len as usize, 0);
