@@ -40,6 +40,18 @@ pub const STRING_FIELD_NAMES: [&str; 8] = [
     "opencl_c_version",
 ];
 
+/// The fingerprint hash over borrowed fields (in [`STRING_FIELD_NAMES`] order), so readers
+/// can check a stored fingerprint without allocating it.
+pub fn hash_fields(fields: &[&str; 8], address_bits: u32) -> Hash128 {
+    let mut parts: [&[u8]; 10] = [b"clbake-fingerprint"; 10];
+    for (slot, f) in parts[1..9].iter_mut().zip(fields) {
+        *slot = f.as_bytes();
+    }
+    let bits = address_bits.to_le_bytes();
+    parts[9] = &bits;
+    Hash128::of_parts(&parts)
+}
+
 /// One field that differs between two fingerprints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldDiff {
@@ -92,9 +104,7 @@ impl Fingerprint {
 
     /// Stable hash of every field; binary entries are looked up by it.
     pub fn hash(&self) -> Hash128 {
-        let bits = self.address_bits.to_le_bytes();
-        let f = self.string_fields();
-        Hash128::of_parts(&[b"clbake-fingerprint", f[0].as_bytes(), f[1].as_bytes(), f[2].as_bytes(), f[3].as_bytes(), f[4].as_bytes(), f[5].as_bytes(), f[6].as_bytes(), f[7].as_bytes(), &bits])
+        hash_fields(&self.string_fields(), self.address_bits)
     }
 
     /// Fields where `found` differs from `self` (the expected fingerprint).

@@ -245,19 +245,7 @@ pub(crate) fn decode_fingerprint(raw: &[u8]) -> Result<Fingerprint, FormatError>
 /// [`Fingerprint::hash`] computed from borrowed fields, without allocating.
 /// Must stay identical to `Fingerprint::hash` (a unit test checks it).
 pub(crate) fn fingerprint_hash_of(f: &[&str; 8], address_bits: u32) -> Hash128 {
-    let bits = address_bits.to_le_bytes();
-    Hash128::of_parts(&[
-        b"clbake-fingerprint",
-        f[0].as_bytes(),
-        f[1].as_bytes(),
-        f[2].as_bytes(),
-        f[3].as_bytes(),
-        f[4].as_bytes(),
-        f[5].as_bytes(),
-        f[6].as_bytes(),
-        f[7].as_bytes(),
-        &bits,
-    ])
+    crate::fingerprint::hash_fields(f, address_bits)
 }
 
 #[cfg(test)]
