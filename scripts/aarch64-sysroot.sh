@@ -34,7 +34,7 @@ set -euo pipefail
 log() { printf '[aarch64-sysroot] %s\n' "$*" >&2; }
 die() { printf '[aarch64-sysroot] error: %s\n' "$*" >&2; exit 1; }
 
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 force=0 dir=
 for arg in "$@"; do
     case "$arg" in
@@ -61,6 +61,7 @@ STAMP_VERSION=1
 STAMP="$DIR/.clbake-sysroot"
 want_stamp="v$STAMP_VERSION ${PKGS[*]}"
 
+# shellcheck source=/dev/null
 SUITE=${DEBIAN_SUITE:-$( . /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}" )}
 SUITE=${SUITE:-bookworm}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -75,6 +76,10 @@ if [ "$force" = 0 ] && [ -f "$STAMP" ] && [ "$(head -n1 "$STAMP")" = "$want_stam
     log "sysroot in $DIR is up to date ($(sed -n 2p "$STAMP")); skipping download/extract"
 else
     APT="$DIR/.apt"
+    # The extraction below empties DIR: refuse a non-empty DIR that is not ours.
+    if [ ! -f "$STAMP" ] && [ -n "$(find "$DIR" -mindepth 1 -maxdepth 1 ! -name .apt -print -quit)" ]; then
+        die "$DIR is not empty and holds no $(basename "$STAMP") stamp: refusing to overwrite it"
+    fi
     log "building aarch64 PoCL sysroot in $DIR (suite $SUITE)"
     rm -rf "$APT/debs"
     mkdir -p "$APT/lists/partial" "$APT/archives/partial" "$APT/etc/apt.conf.d" \
@@ -186,6 +191,7 @@ fi
 log "ICD: $DIR/etc/OpenCL/vendors/pocl.icd -> $(cat "$DIR/etc/OpenCL/vendors/pocl.icd")"
 log "env: $DIR/env.sh"
 if [ -x "$DIR/usr/bin/clinfo" ]; then
+    # shellcheck source=/dev/null
     n=$( (. "$DIR/env.sh"; qemu-aarch64-static "$DIR/usr/bin/clinfo" -l 2>/dev/null) | grep -c 'Device' || true)
     log "clinfo under qemu: $n aarch64 OpenCL device(s)"
 fi

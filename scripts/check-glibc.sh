@@ -38,7 +38,7 @@ esac
 # Required versions come from the version-needs table (`objdump -p`: "Version References",
 # or `readelf -V`: "Version needs section"); versions the file itself defines (libc.so.6)
 # do not count. Symbols are listed (from `objdump -T`) only to explain a failure.
-reqs= reader=
+reqs='' reader=''
 for tool in $cross objdump; do
     command -v "$tool" >/dev/null 2>&1 || continue
     if out=$(LC_ALL=C "$tool" -p "$file" 2>/dev/null); then

@@ -10,7 +10,7 @@
 #       cargo test --target aarch64-unknown-linux-gnu
 set -euo pipefail
 
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 DIR=${CLBAKE_AARCH64_SYSROOT:-$REPO_ROOT/.sysroot/aarch64}
 
 if [ "$#" -eq 0 ]; then

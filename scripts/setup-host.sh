@@ -36,8 +36,9 @@ if [ "$want_opencl" = 1 ]; then
     pkgs+=(pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers clinfo pkg-config)
 fi
 if [ "$want_cross" = 1 ]; then
-    # binutils: host objdump for check-glibc.sh; the cross binutils come with the gccs.
-    # file: check-glibc.sh names the ELF machine. zstd/xz-utils: dpkg -x of .deb members.
+    # binutils (+ the cross ones, also pulled in by the gccs): objdump/readelf for
+    # check-glibc.sh. The cross gccs bring libgcc-12-dev-*-cross, which PoCL under qemu links
+    # kernels against (see aarch64-sysroot.sh). file/xz-utils/zstd: inspecting binaries, debs.
     pkgs+=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
            binutils binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf qemu-user-static
            file xz-utils zstd ca-certificates)

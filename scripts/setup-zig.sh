@@ -7,8 +7,10 @@
 #        PYTHON (default: python3)
 #
 # Idempotent: pip/cargo run only when the pinned version is not already installed.
-# cargo-zigbuild finds zig as `zig` on PATH or, failing that, through `python3 -m ziglang`,
-# so the pip wheel is enough; CARGO_ZIGBUILD_ZIG_PATH overrides both.
+# cargo-zigbuild looks for `python3 -m ziglang` first (CARGO_ZIGBUILD_PYTHON_PATH names
+# another python), then for `zig` (CARGO_ZIGBUILD_ZIG_PATH), so the pip wheel is enough.
+# It passes its zig wrapper to rustc as `-C linker=...`, which beats the `linker` entries of
+# .cargo/config.toml: nothing needs unsetting for `cargo zigbuild`.
 set -euo pipefail
 
 ZIGLANG_VERSION=${ZIGLANG_VERSION:-0.14.1}
@@ -31,8 +33,8 @@ else
 fi
 zig_version=$("$PYTHON" -m ziglang version) || die "'$PYTHON -m ziglang version' failed"
 log "zig (python -m ziglang): $zig_version"
-if command -v zig >/dev/null 2>&1; then
-    log "note: a 'zig' on PATH ($(command -v zig), $(zig version 2>/dev/null || echo '?')) takes precedence for cargo-zigbuild"
+if [ "$PYTHON" != python3 ] && [ -z "${CARGO_ZIGBUILD_PYTHON_PATH:-}" ]; then
+    log "note: cargo-zigbuild runs 'python3 -m ziglang'; export CARGO_ZIGBUILD_PYTHON_PATH=$PYTHON"
 fi
 
 # --- cargo-zigbuild ---
