@@ -133,7 +133,12 @@ pub fn bake(
 /// Adds `programs` and the captured binaries of `baked` to a new bundle writer.
 /// Returns the writer so callers can merge more binaries (precompiled bundles) before writing.
 pub fn bundle_writer(programs: &[ProgramSource], baked: &[BakedProgram], devices: &[DeviceInfo]) -> BundleWriter {
-    let mut w = BundleWriter::new();
+    bundle_writer_with(BundleWriter::new(), programs, baked, devices)
+}
+
+/// Like [`bundle_writer`], starting from a configured writer (e.g. another zstd level:
+/// the writer compresses as entries are added, so the level must be set first).
+pub fn bundle_writer_with(mut w: BundleWriter, programs: &[ProgramSource], baked: &[BakedProgram], devices: &[DeviceInfo]) -> BundleWriter {
     let ids: Vec<u32> = programs.iter().map(|p| w.add_program(&p.name, &p.options, &p.kernels, &p.source)).collect();
     for b in baked {
         if let Some(bin) = &b.binary {

@@ -9,7 +9,7 @@ mod compile;
 mod error;
 mod probe;
 
-pub use bake::{bake, bundle_writer, BakeOptions, BakeProgress, BakedProgram};
+pub use bake::{bake, bundle_writer, bundle_writer_with, BakeOptions, BakeProgress, BakedProgram};
 pub use compile::{build_from_binary, build_from_source, capture_binary, create_all_kernels, BuiltProgram};
 pub use error::{code_name, ClError};
 pub use probe::{devices, runtime_available, DeviceInfo, DeviceSelector};

@@ -1,0 +1,3 @@
+fn main() {
+    clbake_core::build::bake_kernels("kernels");
+}
