@@ -13,6 +13,7 @@
 // clbake:variant none -DACT=0
 // clbake:variant relu -DACT=1
 // clbake:variant relu6 -DACT=2
+// clbake:tune conv2d_3x3 64,64,16 N=1 C_in=8 H=64 W=64 C_out=16 stride=1 pad=1 H_out=64 W_out=64 in=N*C_in*H*W w=C_out*C_in*9 bias=C_out out=N*C_out*H_out*W_out
 #include "common.h"
 
 __kernel void conv2d(__global const float* in,

@@ -11,6 +11,7 @@
  */
 // clbake:variant none -DACT=0
 // clbake:variant relu -DACT=1
+// clbake:tune dense 256,64 N=64 K=512 M=256 x=N*K w=M*K bias=M y=N*M
 #include "common.h"
 
 __kernel void dense(__global const float* x,

@@ -1,6 +1,7 @@
 /*
  * Element-wise arithmetic. Global size (total / n) or more, any local size.
  */
+// clbake:tune eltwise_add 1048576 n=1048576 a=n b=n y=n
 #include "common.h"
 
 /*

@@ -3,6 +3,8 @@
  */
 // clbake:variant t8 -DTILE=8
 // clbake:variant t16 -DTILE=16
+// Representative shapes for `clbake bake --tune` (gemm_tiled's local size is fixed):
+// clbake:tune gemm_naive 256,256 M=256 N=256 K=128 A=M*K B=K*N C=M*N
 #include "common.h"
 
 /*

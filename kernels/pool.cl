@@ -8,6 +8,7 @@
  * Global size (W_out, H_out, NC), any local size; out-of-range work-items do
  * nothing.
  */
+// clbake:tune max_pool2d 32,32,64 NC=64 H=64 W=64 K=2 stride=2 H_out=32 W_out=32 in=NC*H*W out=NC*H_out*W_out
 #include "common.h"
 
 __kernel void max_pool2d(__global const float* in,

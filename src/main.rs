@@ -10,12 +10,36 @@ mod kernels {
     clbake::include_kernels!();
 }
 
+/// Exit codes, shown under every `--help` (docs/GUIDE.md has the same table).
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    error: one line on stderr naming the cause and the fix (a kernel compile error is
+       followed by the driver's log; `inspect` also exits 1 when a bundle is damaged)
+  2    usage error (unknown verb or option, missing argument)
+  3    `demo` ran but its results disagree with the reference
+  141  killed by SIGPIPE: the reader of stdout went away (e.g. `clbake inspect app | head`)";
+
+/// Environment variables, shown under the top-level `--help`.
+const ENVIRONMENT: &str = "\
+Environment:
+  CLBAKE_DEVICE=N        device index for `demo` and for apps (default: first GPU, else device 0)
+  CLBAKE_EMBEDDED=off    ignore embedded binaries: every program compiles from source
+  CLBAKE_JOBS=N          parallel compiles (0 = one per core)
+  CLBAKE_CACHE_DIR=DIR   on-disk cache of programs compiled at start-up (`off` disables it)
+  CLBAKE_BAKE=off|host   build scripts: embed sources only / fail without a device
+  CLBAKE_ZSTD_LEVEL=N    build scripts: zstd level of embedded binaries
+  RUST_LOG=info          log output (same as -v)";
+
 /// clbake: bake OpenCL programs into executables.
 ///
-/// Exit codes: 0 success; 1 error (message on stderr); 2 usage error; 3 the demo ran but its
-/// results disagree with the reference.
+/// A build script compiles a crate's kernels for the OpenCL devices it finds and embeds
+/// sources and verified, zstd-compressed binaries in the executable. This tool lists
+/// devices and their fingerprints, shows what a bundle or an executable holds, bakes
+/// bundles on a board (to copy back into kernels/precompiled/), and runs a demo network.
+/// The guide: docs/GUIDE.md.
 #[derive(Parser)]
-#[command(name = "clbake", version, about, long_about = None)]
+#[command(name = "clbake", version, after_help = format!("{EXIT_CODES}\n\n{ENVIRONMENT}"))]
 struct Cli {
     /// More log output (repeat for more); or set RUST_LOG.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -27,16 +51,45 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List OpenCL platforms and devices with their fingerprints.
+    ///
+    /// The index is what `--device`, `CLBAKE_DEVICE` and `bake --device` take. The
+    /// fingerprint (platform, device, driver and OpenCL C versions, address bits) selects the
+    /// embedded binary at start-up; its hash is what `inspect` prints for each binary.
+    #[command(after_help = EXIT_CODES)]
     Devices(cli::devices::Args),
     /// Show what a .clbk bundle, or an executable holding bundles, contains.
+    ///
+    /// Reads the `.clbake` ELF section of an executable built with `include_kernels!`, or a
+    /// bundle file written by `clbake bake`: header fields, programs (name, build options,
+    /// kernels, source sizes) and binaries (program, device fingerprint, sizes).
+    #[command(after_help = format!("Examples:\n  clbake inspect ./app\n  clbake inspect --json kernels/precompiled/mali-g52.clbk | jq '.bundles[0].binaries'\n\n{EXIT_CODES}"))]
     Inspect(cli::inspect::Args),
     /// Compile kernels for the devices present and write a bundle.
+    ///
+    /// Sources come from `--kernels DIR`, from the bundle embedded in `--from APP`, or, with
+    /// neither, from the kernels embedded in this executable (self-bake). Run it on the
+    /// board, copy the bundle into your crate's kernels/precompiled/ and rebuild: the next
+    /// build embeds it. Progress goes to stderr, one line per compile.
+    #[command(after_help = format!("Examples:\n  clbake bake --from ./app -o board.clbk      # on the board, for an app built with clbake\n  clbake bake --kernels kernels -o host.clbk  # from .cl files\n  clbake bake -o clbake-kernels.clbk          # self-bake: clbake's own kernel library\n\n{EXIT_CODES}"))]
     Bake(cli::bake::Args),
     /// Run the digits CNN from embedded kernels and weights; print accuracy and start-up.
+    ///
+    /// Loads clbake's kernel library (embedded binary, else source), uploads the embedded
+    /// weights, classifies the embedded test images and compares with the reference logits.
+    /// The start-up breakdown shows which path served each program.
+    #[command(after_help = EXIT_CODES)]
     Demo(cli::demo_cmd::Args),
+    /// List, verify or clear the disk cache of programs compiled at start-up.
+    #[command(after_help = EXIT_CODES)]
+    Cache(cli::cache::Args),
 }
 
 fn main() -> ExitCode {
+    cli::output::restore_sigpipe();
+    // `clbake --clbake-bake FILE`: the self-bake every clbake-built app offers (bake --remote runs it).
+    if let Some(code) = clbake::selfbake::run_from_args(&kernels::BUNDLE) {
+        return code;
+    }
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",
@@ -49,11 +102,12 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cli::inspect::run(a),
         Command::Bake(a) => cli::bake::run(a),
         Command::Demo(a) => cli::demo_cmd::run(a),
+        Command::Cache(a) => cli::cache::run(a),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", cli::errors::render(&e));
             ExitCode::FAILURE
         }
     }

@@ -30,6 +30,7 @@ impl fmt::Display for LoadPath {
 /// Why a binary path did not serve a program.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MissReason {
     /// The path is turned off (`CLBAKE_EMBEDDED=off`, `CLBAKE_CACHE_DIR=off`).
     Disabled,
@@ -42,7 +43,8 @@ pub enum MissReason {
     },
     /// A binary for this device exists but was built from other sources or options.
     Stale,
-    /// The stored bytes failed verification (checksum, length, decompression); the driver never saw them.
+    /// The stored bytes failed verification (checksum, length, decompression, header); the
+    /// driver never saw them. A cache entry that fails is removed and replaced.
     Corrupt {
         /// What failed.
         detail: String,
@@ -50,6 +52,33 @@ pub enum MissReason {
     /// The driver rejected a verified binary.
     DriverRejected {
         /// The OpenCL error.
+        detail: String,
+    },
+    /// The disk cache holds no entry for this program and device yet.
+    NotCached,
+    /// The cache directory or entry cannot be used (I/O error, directory cannot be
+    /// created); the load goes on without the cache.
+    Unavailable {
+        /// Why.
+        detail: String,
+    },
+    /// A cache entry (or directory) is not owned by this user or is writable by group or
+    /// others: it is native code from an untrusted writer, so it is ignored.
+    Insecure {
+        /// Path and owner or mode found.
+        detail: String,
+    },
+    /// A previous process died while the driver was loading this binary (its crash sentinel
+    /// was found): the binary is skipped. An embedded binary stays skipped for this device
+    /// (quarantined); a cache entry is evicted and rebuilt from source.
+    CrashSentinel {
+        /// Which process, and what happens to the binary now.
+        detail: String,
+    },
+    /// A kernel of the program failed to run from this binary and the program was rebuilt
+    /// from source ([`Programs::recover`](crate::Programs::recover)).
+    ExecutionFailed {
+        /// The failure.
         detail: String,
     },
 }
@@ -67,6 +96,11 @@ impl fmt::Display for MissReason {
             MissReason::Stale => f.write_str("binary is stale (sources or options changed)"),
             MissReason::Corrupt { detail } => write!(f, "binary rejected before the driver: {detail}"),
             MissReason::DriverRejected { detail } => write!(f, "driver rejected the binary: {detail}"),
+            MissReason::NotCached => f.write_str("no cache entry yet"),
+            MissReason::Unavailable { detail } => write!(f, "cache unavailable: {detail}"),
+            MissReason::Insecure { detail } => write!(f, "cache entry ignored, not trusted: {detail}"),
+            MissReason::CrashSentinel { detail } => write!(f, "a previous process crashed loading this binary: {detail}"),
+            MissReason::ExecutionFailed { detail } => write!(f, "a kernel failed to run from this binary: {detail}"),
         }
     }
 }
@@ -98,6 +132,11 @@ pub struct ProgramReport {
     pub total_ms: f64,
     /// Uncompressed size of the binary used, if one was.
     pub binary_bytes: Option<u64>,
+    /// Whether a fresh disk cache entry was written for this program during the load.
+    pub cached: bool,
+    /// Whether the program was rebuilt from source after a kernel failed to run
+    /// ([`Programs::recover`](crate::Programs::recover)).
+    pub recovered: bool,
 }
 
 /// What a load did, for every program.
@@ -111,6 +150,91 @@ pub struct LoadReport {
     pub total_ms: f64,
     /// One entry per program, in bundle order.
     pub programs: Vec<ProgramReport>,
+    /// What the disk cache was and did.
+    pub cache: CacheReport,
+}
+
+/// Whether the disk cache took part in a load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheState {
+    /// Entries were read and written in `dir`.
+    Enabled,
+    /// Turned off (`CLBAKE_CACHE_DIR=off`, no home directory, or not asked for).
+    Disabled,
+    /// Asked for but unusable (cannot be created, not trusted); see `detail`.
+    Unavailable,
+}
+
+/// What happened in the disk cache, besides the misses listed per program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CacheEventKind {
+    /// A fresh entry was written.
+    Stored,
+    /// Writing an entry failed (read-only or full disk, file size limit); no entry was left.
+    WriteFailed,
+    /// A bad entry (corrupt, stale, misplaced, not a file) was removed.
+    Removed,
+    /// A bad entry could not be removed.
+    RemoveFailed,
+    /// An entry was evicted after its binary failed ([`Programs::recover`](crate::Programs::recover) or a crash sentinel).
+    Evicted,
+    /// An embedded binary that crashed a previous process was quarantined for this device.
+    Quarantined,
+    /// Another process held the program's lock too long; it was compiled here too.
+    LockUnavailable,
+}
+
+impl fmt::Display for CacheEventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CacheEventKind::Stored => "stored",
+            CacheEventKind::WriteFailed => "write failed",
+            CacheEventKind::Removed => "removed",
+            CacheEventKind::RemoveFailed => "remove failed",
+            CacheEventKind::Evicted => "evicted",
+            CacheEventKind::Quarantined => "quarantined",
+            CacheEventKind::LockUnavailable => "lock unavailable",
+        })
+    }
+}
+
+/// One thing the disk cache did during a load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CacheEvent {
+    /// The program concerned.
+    pub program: String,
+    /// What happened.
+    pub kind: CacheEventKind,
+    /// Path and reason.
+    pub detail: String,
+}
+
+/// The disk cache's part of a load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CacheReport {
+    /// Enabled, disabled or unavailable.
+    pub state: CacheState,
+    /// The cache directory, when one was asked for.
+    pub dir: Option<std::path::PathBuf>,
+    /// Why the cache is unavailable.
+    pub detail: Option<String>,
+    /// What it did, in order.
+    pub events: Vec<CacheEvent>,
+}
+
+impl CacheReport {
+    /// A report for a load without a cache.
+    pub fn disabled() -> Self {
+        CacheReport { state: CacheState::Disabled, dir: None, detail: None, events: Vec::new() }
+    }
+
+    /// Number of events of `kind`.
+    pub fn count(&self, kind: CacheEventKind) -> usize {
+        self.events.iter().filter(|e| e.kind == kind).count()
+    }
 }
 
 impl LoadReport {
@@ -142,6 +266,14 @@ impl fmt::Display for LoadReport {
             for m in &p.misses {
                 writeln!(f, "      {} missed: {}", m.path, m.reason)?;
             }
+        }
+        match (&self.cache.state, &self.cache.dir) {
+            (CacheState::Enabled, Some(dir)) => writeln!(f, "  disk cache: {}", dir.display())?,
+            (CacheState::Unavailable, _) => writeln!(f, "  disk cache unavailable: {}", self.cache.detail.as_deref().unwrap_or("?"))?,
+            _ => writeln!(f, "  disk cache: off")?,
+        }
+        for e in &self.cache.events {
+            writeln!(f, "      {} {}: {}", e.program, e.kind, e.detail)?;
         }
         Ok(())
     }

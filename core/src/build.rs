@@ -198,13 +198,14 @@ impl Builder {
         } else {
             summary.warnings.push("CLBAKE_BAKE=off: embedding kernel sources only".into());
         }
-        let mut writer = cl::bundle_writer(&programs, &baked, &devices);
+        let mut writer = crate::format::BundleWriter::new();
+        if let Ok(level) = std::env::var("CLBAKE_ZSTD_LEVEL").unwrap_or_default().parse::<i32>() {
+            writer = writer.with_level(level);
+        }
+        let mut writer = cl::bundle_writer_with(writer, &programs, &baked, &devices);
         summary.baked = baked.iter().filter(|b| b.binary.is_some()).count();
         if let Some(dir) = &self.precompiled_dir {
             summary.precompiled = merge_precompiled(dir, &programs, &devices, cross, &mut writer, &mut summary.warnings)?;
-        }
-        if let Ok(level) = std::env::var("CLBAKE_ZSTD_LEVEL").unwrap_or_default().parse::<i32>() {
-            writer = writer.with_level(level);
         }
         let bytes = writer.to_bytes();
         let io = |source| BuildError::Write { path: out.to_path_buf(), source };
@@ -271,6 +272,13 @@ fn merge_precompiled(
             }
             writer.add_binary_entry(idx as u32, bin).map_err(|source| BuildError::Precompiled { path: path.clone(), source })?;
             added += 1;
+        }
+        // Tuned work sizes (`clbake bake --tune`) of programs whose source is unchanged.
+        for t in bundle.tunings() {
+            let idx = bundle.programs().get(t.program as usize).and_then(|prog| programs.iter().position(|p| p.name == prog.name));
+            if idx.is_none_or(|i| writer.add_tuning_entry(i as u32, t).is_err()) {
+                stale.push(format!("{} (tuning of {})", bundle.programs().get(t.program as usize).map_or("?", |p| p.name), t.kernel));
+            }
         }
         if !stale.is_empty() {
             let device = bundle.binaries().first().and_then(|b| b.fingerprint().ok()).map(|f| f.describe()).unwrap_or_default();

@@ -1,10 +1,48 @@
 //! clbake-core: the parts of clbake shared by build scripts, the proc macros and the runtime.
+//!
+//! Most users meet this crate as the build-dependency of a crate that embeds OpenCL kernels;
+//! its whole `build.rs` is `clbake_core::build::bake_kernels("kernels")` (feature `opencl`).
+//! Below, the bundle format itself: a `.clbk` written and read back, a binary found by
+//! device fingerprint and verified before use.
+//!
+//! ```
+//! use clbake_core::format::{Bundle, BundleWriter};
+//! use clbake_core::Fingerprint;
+//!
+//! let device = Fingerprint { device_name: "Mali-G52".into(), driver_version: "r40p0".into(), ..Default::default() };
+//! let mut writer = BundleWriter::new();
+//! let saxpy = writer.add_program("saxpy", "", &["saxpy".to_string()], "__kernel void saxpy() {}");
+//! writer.add_binary(saxpy, &device, b"the driver's program binary");
+//! let bytes = writer.to_bytes();
+//!
+//! let bundle = Bundle::parse(&bytes)?; // checks header, tables and their checksum; never panics
+//! assert_eq!(bundle.programs()[0].name, "saxpy");
+//! let binary = bundle.find_binary(saxpy, &device.hash()).expect("a binary for this device");
+//! assert_eq!(binary.decompress()?, b"the driver's program binary"); // checksum verified
+//! assert_eq!(bundle.programs()[0].source()?, "__kernel void saxpy() {}");
+//! # Ok::<(), clbake_core::format::FormatError>(())
+//! ```
+//!
+//! # Modules
+//! - [`format`](mod@format): the bundle (`Bundle::parse`, `BundleWriter`, `scan`, `elf_section`).
+//! - [`fingerprint`], [`hash`]: what identifies a device and a program version.
+//! - [`source`]: kernel discovery, `#include` expansion, `// clbake:variant` lines.
+//! - `cl` and `build` (feature `opencl`): probe devices, compile, capture binaries, bake;
+//!   the build-script entry point.
+//!
+//! # Features
+//! - `opencl` (off by default): everything that talks to an OpenCL driver, through
+//!   `opencl3` with run-time loading (a binary starts without OpenCL and reports it). The
+//!   proc macros need only the format, so they build without it.
 #![deny(missing_docs)]
 
+pub mod cache_entry;
 pub mod fingerprint;
 pub mod format;
 pub mod hash;
+pub mod signature;
 pub mod source;
+pub mod tune;
 
 #[cfg(feature = "opencl")]
 pub mod cl;

@@ -152,10 +152,13 @@ pub fn programs_of_file(file: &Path, root: &Path, opts: &DiscoverOptions) -> Res
             .join(" ");
         ProgramSource { name, file: file.to_path_buf(), options, source: source.clone(), kernels: kernels.clone(), inputs: inputs.clone() }
     };
-    if variants.is_empty() {
-        return Ok(vec![make(stem, "")]);
-    }
-    Ok(variants.iter().map(|v| make(format!("{stem}_{}", v.name), &v.options)).collect())
+    let programs = if variants.is_empty() {
+        vec![make(stem, "")]
+    } else {
+        variants.iter().map(|v| make(format!("{stem}_{}", v.name), &v.options)).collect()
+    };
+    check_tune_lines(&source, file, &programs)?;
+    Ok(programs)
 }
 
 fn check_name(name: &str, file: &Path) -> Result<(), SourceError> {
@@ -170,6 +173,16 @@ fn check_name(name: &str, file: &Path) -> Result<(), SourceError> {
             problem: format!("`{name}` is not a valid program name (use lowercase letters, digits and _)"),
         })
     }
+}
+
+/// Checks the `// clbake:tune` lines (see [`crate::tune`]) against the kernels' signatures
+/// under every program's options.
+fn check_tune_lines(source: &str, file: &Path, programs: &[ProgramSource]) -> Result<(), SourceError> {
+    let options: Vec<&str> = programs.iter().map(|p| p.options.as_str()).collect();
+    crate::tune::check_tunes(source, &options).map(drop).map_err(|(line, problem)| SourceError::BadDeclaration {
+        file: file.to_path_buf(),
+        problem: format!("`{}`: {problem}", source.lines().nth(line.saturating_sub(1)).unwrap_or_default().trim()),
+    })
 }
 
 /// Parses `// clbake:variant NAME OPTIONS...` lines.
@@ -369,6 +382,21 @@ mod tests {
         std::fs::write(d.join("b.h"), "#include \"a.h\"\n").unwrap();
         std::fs::write(d.join("k.cl"), "#include \"a.h\"\n").unwrap();
         assert!(matches!(discover(&d, &DiscoverOptions::default()), Err(SourceError::IncludeCycle { .. })));
+    }
+
+    #[test]
+    fn tune_lines_are_checked_against_every_variant() {
+        let d = tmpdir("e");
+        let k = "// clbake:variant f -DT=float\n// clbake:variant i -DT=int\n__kernel void k(__global T* x, T s, int n) {}\n";
+        std::fs::write(d.join("k.cl"), format!("// clbake:tune k 64 x=n s=2 n=64\n{k}")).unwrap();
+        assert_eq!(discover(&d, &DiscoverOptions::default()).unwrap().len(), 2);
+        // A decimal for `s` suits the float variant but not the int one.
+        std::fs::write(d.join("k.cl"), format!("// clbake:tune k 64 x=n s=0.5 n=64\n{k}")).unwrap();
+        let err = discover(&d, &DiscoverOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("k.cl") && err.contains("s=0.5") && err.contains("integer parameter"), "{err}");
+        std::fs::write(d.join("k.cl"), format!("// clbake:tune nope 64\n{k}")).unwrap();
+        let err = discover(&d, &DiscoverOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("no kernel `nope`"), "{err}");
     }
 
     #[test]

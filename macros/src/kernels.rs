@@ -1,5 +1,7 @@
 //! `include_kernels!`: parse → model (read the bundle) → codegen.
 
+use crate::groups::ProgramModel;
+use crate::rust_type::camel;
 use clbake_core::format::Bundle;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -22,10 +24,13 @@ impl Parse for Input {
 }
 
 /// What the bundle holds that the generated code needs.
-struct Model {
-    path: PathBuf,
-    len: usize,
-    programs: Vec<(String, Vec<String>)>,
+pub(crate) struct Model {
+    /// The bundle file (`include_bytes!` makes rustc track it).
+    pub path: PathBuf,
+    /// Its length in bytes.
+    pub len: usize,
+    /// Its programs, sources decompressed.
+    pub programs: Vec<ProgramModel>,
 }
 
 fn read_model(input: &Input) -> syn::Result<Model> {
@@ -38,38 +43,51 @@ fn read_model(input: &Input) -> syn::Result<Model> {
     let bytes = std::fs::read(&path).map_err(|e| {
         syn::Error::new(span, format!("cannot read {}: {e} (does build.rs bake a bundle named `{name}`?)", path.display()))
     })?;
-    let bundle = Bundle::parse(&bytes).map_err(|e| syn::Error::new(span, format!("{}: {e}", path.display())))?;
-    let programs = bundle.programs().iter().map(|p| (p.name.to_string(), p.kernels.iter().map(|k| k.to_string()).collect())).collect();
-    Ok(Model { path, len: bytes.len(), programs })
+    model_from_bytes(path, &bytes).map_err(|e| syn::Error::new(span, e))
 }
 
-/// `conv2d_relu` -> `Conv2dRelu`.
-pub(crate) fn camel(name: &str) -> String {
-    name.split('_')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            let mut c = s.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+/// The model of the bundle in `bytes`, read from `path`.
+pub(crate) fn model_from_bytes(path: PathBuf, bytes: &[u8]) -> Result<Model, String> {
+    let bundle = Bundle::parse(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let programs = bundle
+        .programs()
+        .iter()
+        .map(|p| {
+            let source = p.source().map_err(|e| format!("{}: source of program `{}`: {e}", path.display(), p.name))?;
+            Ok(ProgramModel {
+                name: p.name.to_string(),
+                options: p.options.to_string(),
+                kernels: p.kernels.iter().map(|k| k.to_string()).collect(),
+                source,
+                source_hash: p.source_hash,
+            })
         })
-        .collect()
+        .collect::<Result<_, String>>()?;
+    Ok(Model { path, len: bytes.len(), programs })
 }
 
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let input: Input = syn::parse2(input)?;
     let model = read_model(&input)?;
-    Ok(codegen(&model))
+    codegen(&model)
 }
 
-fn codegen(model: &Model) -> TokenStream {
+/// The whole expansion: the bundle, the `Program` enum, `load`, and the typed API.
+pub(crate) fn codegen(model: &Model) -> syn::Result<TokenStream> {
     let path = model.path.to_string_lossy().to_string();
     let len = model.len;
-    let variants: Vec<_> = model.programs.iter().map(|(n, _)| format_ident!("{}", camel(n))).collect();
-    let names: Vec<_> = model.programs.iter().map(|(n, _)| n.as_str()).collect();
-    let kernel_lists: Vec<_> = model.programs.iter().map(|(_, ks)| quote! { &[#(#ks),*] }).collect();
-    let docs: Vec<_> = model.programs.iter().map(|(n, ks)| format!("Program `{n}`: kernels {}.", ks.join(", "))).collect();
+    let variants: Vec<_> = model.programs.iter().map(|p| format_ident!("{}", camel(&p.name))).collect();
+    let names: Vec<_> = model.programs.iter().map(|p| p.name.as_str()).collect();
+    let kernel_lists: Vec<_> = model.programs.iter().map(|p| {
+        let ks = &p.kernels;
+        quote! { &[#(#ks),*] }
+    }).collect();
+    let docs: Vec<_> = model.programs.iter().map(|p| format!(" Program `{}`: kernels {}.", p.name, p.kernels.join(", "))).collect();
+    let groups = crate::groups::group(&model.programs);
+    let typed = crate::typed::codegen(&model.programs, &groups, &variants)?;
     let indices: Vec<_> = (0..model.programs.len()).map(proc_macro2::Literal::usize_unsuffixed).collect();
     let count = model.programs.len();
-    quote! {
+    Ok(quote! {
         #[repr(C, align(16))]
         struct __ClbakeAligned<T: ?Sized>(T);
 
@@ -110,14 +128,9 @@ fn codegen(model: &Model) -> TokenStream {
         pub fn load(session: &::clbake::Session) -> ::core::result::Result<::clbake::Programs<Program>, ::clbake::LoadError> {
             ::clbake::Programs::load(session, &BUNDLE, &::clbake::LoadOptions::from_env())
         }
-    }
+
+        #typed
+    })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn camel_case() {
-        assert_eq!(super::camel("conv2d_relu"), "Conv2dRelu");
-        assert_eq!(super::camel("gemm_t16"), "GemmT16");
-    }
-}
+

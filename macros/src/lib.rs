@@ -1,12 +1,30 @@
 //! Procedural macros of clbake. Use them through the `clbake` crate
 //! (`clbake::include_kernels!`, `clbake::include_model!`), which re-exports them and provides
 //! the runtime types the generated code names.
+//!
+//! ```ignore
+//! // build.rs: fn main() { clbake_core::build::bake_kernels("kernels"); }
+//! mod kernels {
+//!     clbake::include_kernels!(); // BUNDLE, enum Program, fn load(&Session)
+//! }
+//! mod weights {
+//!     clbake::include_model!("models/net.safetensors"); // one typed accessor per tensor
+//! }
+//! ```
+//! (Not compiled here: the expansion needs the `clbake` crate and a build script's
+//! `OUT_DIR`. The `clbake` crate's docs have the same example as a compiled doctest, and
+//! `docs/GUIDE.md` walks the whole flow.)
 #![deny(missing_docs)]
 
 use proc_macro::TokenStream;
 
+mod groups;
 mod kernels;
 mod model;
+mod rust_type;
+#[cfg(test)]
+mod snapshot;
+mod typed;
 
 /// Embeds the bundle a build script wrote with `clbake_core::build::bake_kernels` and
 /// generates a typed program list.
@@ -17,7 +35,18 @@ mod model;
 ///   `.clbake` ELF section so `clbake inspect ./app` can read them from the executable;
 /// - `enum Program` — one variant per program (`conv2d_relu` becomes `Conv2dRelu`), with
 ///   `Program::ALL`, `name()` and `kernels()`;
-/// - `fn load(&clbake::Session) -> Result<clbake::Programs<Program>, clbake::LoadError>`.
+/// - `fn load(&clbake::Session) -> Result<clbake::Programs<Program>, clbake::LoadError>`;
+/// - `struct Kernels` — typed calls: `Kernels::load(&session)?`, then one method per kernel
+///   file returning a handle with one method per kernel, whose parameters are the kernel's
+///   OpenCL parameters as Rust types (`__global const float*` is `&Buffer<f32>`,
+///   `__global float*` is `&mut Buffer<f32>`, `int` is `i32`, `float4` is `[f32; 4]`,
+///   `__local T*` is `clbake::Local<T>`; see `clbake::launch`), so a wrong argument count or
+///   type is a compile error. A file with `// clbake:variant` lines gets an enum of its
+///   variants (`conv2d.cl` gives `enum Conv2d { None, Relu, Relu6 }` and
+///   `k.conv2d(Conv2d::Relu).conv2d_3x3(&queue, global, None, ...)`); when the variants'
+///   argument types differ (`-DT=float` / `-DT=half`) each program gets its own handle
+///   instead (`k.scale_f32()`, `k.scale_f16()`). Each method's docs show the kernel's
+///   OpenCL signature. `macros/tests/expanded/` holds the expansion, pretty-printed.
 #[proc_macro]
 pub fn include_kernels(input: TokenStream) -> TokenStream {
     kernels::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()

@@ -15,14 +15,16 @@ use std::time::Instant;
 /// neither, from the kernels embedded in this executable (on-device self-bake).
 #[derive(clap::Args)]
 pub struct Args {
-    /// Output bundle (.clbk), written atomically.
-    #[arg(long, short)]
-    out: PathBuf,
-    /// Directory of .cl kernel files to bake.
-    #[arg(long, conflicts_with = "from")]
+    /// Output bundle (.clbk), written atomically (temporary file, fsync, rename).
+    /// With --remote, default: kernels/precompiled/HOST.clbk.
+    #[arg(long, short, value_name = "FILE", required_unless_present = "remote")]
+    out: Option<PathBuf>,
+    /// Directory of .cl kernel files to bake (every top-level NAME.cl is a program;
+    /// `// clbake:variant` lines and quoted includes are handled as in build.rs).
+    #[arg(long, value_name = "DIR", conflicts_with = "from")]
     kernels: Option<PathBuf>,
-    /// Bake the sources embedded in this executable (built with clbake) instead.
-    #[arg(long)]
+    /// Bake the sources embedded in this executable (an app built with `include_kernels!`).
+    #[arg(long, value_name = "APP")]
     from: Option<PathBuf>,
     /// Extra include directory (with --kernels).
     #[arg(short = 'I', value_name = "DIR")]
@@ -30,12 +32,37 @@ pub struct Args {
     /// Define NAME=VALUE for every program (with --kernels).
     #[arg(short = 'D', value_name = "NAME=VALUE")]
     define: Vec<String>,
-    /// Only these device indices (see `clbake devices`); default: every device.
-    #[arg(long)]
+    /// Only this device index (repeatable; see `clbake devices`); default: every device.
+    #[arg(long, value_name = "INDEX")]
     device: Vec<usize>,
     /// Parallel compile jobs (0 = one per core).
     #[arg(long, default_value_t = 0)]
     jobs: usize,
+    /// Print a JSON summary on stdout (progress stays on stderr).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    remote: Box<super::remote::RemoteArgs>,
+    #[command(flatten)]
+    tune: super::tune::TuneArgs,
+}
+
+#[derive(serde::Serialize)]
+struct Summary<'a> {
+    out: &'a Path,
+    bytes: usize,
+    programs: Vec<&'a str>,
+    devices: Vec<DeviceJson>,
+    binaries: usize,
+    uncompressed_bytes: usize,
+    seconds: f64,
+}
+
+#[derive(serde::Serialize)]
+struct DeviceJson {
+    index: usize,
+    fingerprint_hash: String,
+    description: String,
 }
 
 /// Programs taken from an embedded bundle (the sources are already expanded).
@@ -43,7 +70,10 @@ fn programs_from_bundle(bytes: &[u8], what: &Path) -> Result<Vec<ProgramSource>>
     let region = elf_section(bytes, ".clbake").unwrap_or(bytes);
     let found = scan(region);
     let Some((_, first)) = found.into_iter().next() else {
-        bail!("{}: no clbake bundle embedded (was it built with include_kernels!?)", what.display());
+        bail!(
+            "{}: no clbake bundle embedded; pass an executable built with `include_kernels!`, or bake .cl files with --kernels DIR",
+            what.display()
+        );
     };
     let bundle = first.with_context(|| format!("{}: embedded bundle is unreadable", what.display()))?;
     bundle
@@ -64,6 +94,11 @@ fn programs_from_bundle(bytes: &[u8], what: &Path) -> Result<Vec<ProgramSource>>
 
 /// Runs the bake.
 pub fn run(args: Args) -> Result<ExitCode> {
+    if args.remote.remote.is_some() {
+        let local = super::remote::Local { from: args.from.as_deref(), out: args.out.as_deref(), device: &args.device, jobs: args.jobs, json: args.json };
+        return super::remote::run(&args.remote, &local);
+    }
+    let out = args.out.clone().context("--out FILE is required (or --remote HOST)")?;
     let programs = if let Some(dir) = &args.kernels {
         let defines = args
             .define
@@ -108,17 +143,27 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     };
     let baked = cl::bake(&programs, &devices, &BakeOptions { capture: true, jobs: args.jobs }, &progress)?;
-    let bytes = cl::bundle_writer(&programs, &baked, &devices).to_bytes();
-    write_atomic(&args.out, &bytes)?;
+    let mut writer = cl::bundle_writer(&programs, &baked, &devices);
+    super::tune::add_tunings(&args.tune, &mut writer, &programs, &devices)?;
+    let bytes = writer.to_bytes();
+    write_atomic(&out, &bytes)?;
     let raw: usize = baked.iter().filter_map(|b| b.binary.as_ref().map(Vec::len)).sum();
-    eprintln!(
-        "wrote {} ({} bytes; {} binaries, {} bytes uncompressed) in {:.1} s",
-        args.out.display(),
-        bytes.len(),
-        baked.len(),
-        raw,
-        start.elapsed().as_secs_f64()
-    );
+    let seconds = start.elapsed().as_secs_f64();
+    eprintln!("wrote {} ({} bytes; {} binaries, {} bytes uncompressed) in {seconds:.1} s", out.display(), bytes.len(), baked.len(), raw);
+    if args.json {
+        super::print_json(&Summary {
+            out: &out,
+            bytes: bytes.len(),
+            programs: programs.iter().map(|p| p.name.as_str()).collect(),
+            devices: devices
+                .iter()
+                .map(|d| DeviceJson { index: d.index, fingerprint_hash: d.fingerprint.hash().to_hex(), description: d.fingerprint.describe() })
+                .collect(),
+            binaries: baked.len(),
+            uncompressed_bytes: raw,
+            seconds,
+        })?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

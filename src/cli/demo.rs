@@ -2,13 +2,13 @@
 
 use anyhow::{bail, Context as _, Result};
 use clbake::buffers::{download, scratch, upload};
-use clbake::{LoadOptions, Programs, Session};
-use opencl3::kernel::{ExecuteKernel, Kernel};
+use clbake::launch::Event;
+use clbake::{LaunchError, LoadOptions, LoadPath, Programs, Session};
 use opencl3::memory::Buffer;
 use serde::Serialize;
 use std::time::Instant;
 
-use super::kernels::{self, Program};
+use super::kernels::{self, Conv2d, Dense, Kernels, Program};
 
 mod digits {
     clbake::include_model!("models/digits.safetensors");
@@ -71,43 +71,69 @@ fn i(n: usize) -> i32 {
     n as i32
 }
 
-/// Enqueues `kernel` with buffer and int arguments.
-fn launch(session: &Session, kernel: &Kernel, buffers: &[&Buffer<f32>], ints: &[i32], global: &[usize]) -> Result<()> {
-    let mut exec = ExecuteKernel::new(kernel);
-    // SAFETY: argument order and types follow the kernel signatures in kernels/README.md
-    // (buffers first, then ints); buffers outlive the blocking finish below.
-    unsafe {
-        for b in buffers {
-            exec.set_arg(*b);
+/// The programs [`forward`] runs.
+const USED: [Program; 3] = [Program::Conv2dRelu, Program::Pool, Program::DenseNone];
+
+/// Context of a failed run: the program whose kernel failed, when known.
+#[derive(Debug)]
+struct KernelFailure(Option<Program>);
+
+impl std::fmt::Display for KernelFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(p) => write!(f, "a kernel of program `{}` failed", p.name()),
+            None => f.write_str("the network failed to run"),
         }
-        for v in ints {
-            exec.set_arg(v);
-        }
-        exec.set_global_work_sizes(global).enqueue_nd_range(&session.queue)?;
+    }
+}
+
+/// Test hook `CLBAKE_TEST_FAIL_ENQUEUE=<program>`: the first enqueue of that program's kernels
+/// fails as a stale binary does on some drivers, while the program is served from a binary.
+fn injected_failure(p: &Programs<Program>, id: Program) -> Result<()> {
+    if p.path(id) != LoadPath::Source && std::env::var("CLBAKE_TEST_FAIL_ENQUEUE").is_ok_and(|v| v == id.name()) {
+        bail!("clEnqueueNDRangeKernel failed: CL_INVALID_PROGRAM_EXECUTABLE (-45) (injected by CLBAKE_TEST_FAIL_ENQUEUE)");
     }
     Ok(())
 }
 
-fn forward(session: &Session, p: &Programs<Program>, w: &Weights, input: &Buffer<f32>, n: usize) -> Result<Vec<f32>> {
-    let ctx = &session.context;
-    let a1 = scratch::<f32>(ctx, n * C1 * HW * HW)?;
-    let p1 = scratch::<f32>(ctx, n * C1 * 4 * 4)?;
-    let a2 = scratch::<f32>(ctx, n * C2 * 4 * 4)?;
-    let p2 = scratch::<f32>(ctx, n * C2 * 2 * 2)?;
-    let logits = scratch::<f32>(ctx, n * CLASSES)?;
-    let conv = p.kernel(Program::Conv2dRelu, "conv2d_3x3")?;
-    let pool = p.kernel(Program::Pool, "max_pool2d")?;
-    let dense = p.kernel(Program::DenseNone, "dense")?;
-    // conv2d_3x3(in, w, bias, out, N, C_in, H, W, C_out, stride, pad, H_out, W_out)
-    launch(session, conv, &[input, &w.c1w, &w.c1b, &a1], &[i(n), 1, 8, 8, i(C1), 1, 1, 8, 8], &[8, 8, n * C1])?;
-    // max_pool2d(in, out, NC, H, W, K, stride, H_out, W_out)
-    launch(session, pool, &[&a1, &p1], &[i(n * C1), 8, 8, 2, 2, 4, 4], &[4, 4, n * C1])?;
-    launch(session, conv, &[&p1, &w.c2w, &w.c2b, &a2], &[i(n), i(C1), 4, 4, i(C2), 1, 1, 4, 4], &[4, 4, n * C2])?;
-    launch(session, pool, &[&a2, &p2], &[i(n * C2), 4, 4, 2, 2, 2, 2], &[2, 2, n * C2])?;
-    // dense(x, w, bias, y, N, K, M)
-    launch(session, dense, &[&p2, &w.fcw, &w.fcb, &logits], &[i(n), i(C2 * 4), i(CLASSES)], &[CLASSES, n])?;
+/// After a failed run, rebuilds from source the programs that came from a binary and may have
+/// failed (the one named by the error, else every program the network uses), so that the
+/// caller can retry once. Returns the error when no binary is to blame.
+fn recover(session: &Session, programs: &mut Programs<Program>, e: anyhow::Error) -> Result<()> {
+    let suspects = match e.downcast_ref::<KernelFailure>() {
+        Some(KernelFailure(Some(id))) => vec![*id],
+        _ => USED.to_vec(),
+    };
+    let from_binary: Vec<Program> = suspects.into_iter().filter(|&id| programs.path(id) != LoadPath::Source).collect();
+    if from_binary.is_empty() {
+        return Err(e);
+    }
+    for id in from_binary {
+        log::warn!("{}: {e:#}; rebuilding from source and retrying once", id.name());
+        programs.recover(session, id, &format!("{e:#}")).with_context(|| format!("rebuilding `{}` from source", id.name()))?;
+    }
+    Ok(())
+}
+
+/// The network, one typed call per layer (argument types checked against kernels/*.cl by
+/// rustc; the local size is the tuned one for this device, if the bundle has one, else the
+/// driver's choice).
+fn forward(session: &Session, k: &Kernels, w: &Weights, input: &Buffer<f32>, n: usize) -> Result<Vec<f32>> {
+    let (ctx, q) = (&session.context, &session.queue);
+    let mut a1 = scratch::<f32>(ctx, n * C1 * HW * HW)?;
+    let mut p1 = scratch::<f32>(ctx, n * C1 * 4 * 4)?;
+    let mut a2 = scratch::<f32>(ctx, n * C2 * 4 * 4)?;
+    let mut p2 = scratch::<f32>(ctx, n * C2 * 2 * 2)?;
+    let mut logits = scratch::<f32>(ctx, n * CLASSES)?;
+    let (conv, pool, dense) = (k.conv2d(Conv2d::Relu), k.pool(), k.dense(Dense::None));
+    let on = |id: Program, r: Result<Event, LaunchError>| injected_failure(k.programs(), id).and(r.map(drop).map_err(Into::into)).context(KernelFailure(Some(id)));
+    on(conv.program(), conv.conv2d_3x3(q, [8, 8, n * C1], None, input, &w.c1w, &w.c1b, &mut a1, i(n), 1, 8, 8, i(C1), 1, 1, 8, 8))?;
+    on(pool.program(), pool.max_pool2d(q, [4, 4, n * C1], None, &a1, &mut p1, i(n * C1), 8, 8, 2, 2, 4, 4))?;
+    on(conv.program(), conv.conv2d_3x3(q, [4, 4, n * C2], None, &p1, &w.c2w, &w.c2b, &mut a2, i(n), i(C1), 4, 4, i(C2), 1, 1, 4, 4))?;
+    on(pool.program(), pool.max_pool2d(q, [2, 2, n * C2], None, &a2, &mut p2, i(n * C2), 4, 4, 2, 2, 2, 2))?;
+    on(dense.program(), dense.dense(q, [CLASSES, n], None, &p2, &w.fcw, &w.fcb, &mut logits, i(n), i(C2 * 4), i(CLASSES)))?;
     let mut out = vec![0f32; n * CLASSES];
-    download(&session.queue, &logits, &mut out)?;
+    download(&session.queue, &logits, &mut out).context(KernelFailure(None))?;
     Ok(out)
 }
 
@@ -119,6 +145,7 @@ fn argmax(row: &[f32]) -> usize {
 pub fn run(session: &Session, opts: &LoadOptions) -> Result<DemoReport> {
     let total = Instant::now();
     let programs = Programs::<Program>::load(session, &kernels::BUNDLE, opts).context("loading the embedded kernels")?;
+    let mut k = Kernels::new(programs, session);
     let t = Instant::now();
     let ctx = &session.context;
     let weights = Weights {
@@ -135,11 +162,18 @@ pub fn run(session: &Session, opts: &LoadOptions) -> Result<DemoReport> {
     session.queue.finish()?;
     let weight_upload_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let logits = forward(session, &programs, &weights, &input, n)?;
+    // A kernel failing from a binary (stale on this driver): rebuild from source, retry once.
+    let logits = match forward(session, &k, &weights, &input, n) {
+        Ok(l) => l,
+        Err(e) => {
+            recover(session, k.programs_mut(), e)?;
+            forward(session, &k, &weights, &input, n)?
+        }
+    };
     let first_inference_ms = t.elapsed().as_secs_f64() * 1e3;
     let startup_ms = total.elapsed().as_secs_f64() * 1e3 + session.setup_time.as_secs_f64() * 1e3;
     let t = Instant::now();
-    let again = forward(session, &programs, &weights, &input, n)?;
+    let again = forward(session, &k, &weights, &input, n)?;
     let steady_inference_ms = t.elapsed().as_secs_f64() * 1e3;
     if again != logits {
         bail!("two runs of the same input gave different logits");
@@ -169,7 +203,7 @@ pub fn run(session: &Session, opts: &LoadOptions) -> Result<DemoReport> {
         argmax_agreement: agree,
         startup: Startup {
             context_ms: session.setup_time.as_secs_f64() * 1e3,
-            programs: programs.report().clone(),
+            programs: k.programs().report().clone(),
             weight_upload_ms,
             first_inference_ms,
             total_ms: startup_ms,

@@ -137,11 +137,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for (offset, parsed) in scan(region) {
         match parsed {
             Ok(b) => out.bundles.push(describe(offset, &b)),
-            Err(e) => out.errors.push(format!("bundle at offset {offset}: {e}")),
+            Err(e) => out.errors.push(format!("bundle at offset {offset} is unreadable: {e}; {}", super::errors::bundle_fix(&e))),
         }
     }
     if out.bundles.is_empty() && out.errors.is_empty() {
-        bail!("{}: no clbake bundle found (not a .clbk file, and no .clbake section)", args.path.display());
+        bail!(
+            "{}: no clbake bundle found (not a .clbk file, and no .clbake section); pass a .clbk file written by `clbake bake` or an executable built with `include_kernels!`",
+            args.path.display()
+        );
     }
     if args.json {
         super::print_json(&out)?;

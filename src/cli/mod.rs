@@ -1,10 +1,15 @@
 //! Sub-commands of the `clbake` tool, one module each.
 
 pub mod bake;
+pub mod cache;
 pub mod demo;
 pub mod demo_cmd;
 pub mod devices;
+pub mod errors;
 pub mod inspect;
+pub mod output;
+pub mod remote;
+pub mod tune;
 
 pub(crate) use crate::kernels;
 

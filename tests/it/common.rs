@@ -13,6 +13,9 @@ pub fn clbake_bin() -> PathBuf {
 /// exercised is clbake's path, not PoCL's cache) and a quiet log.
 pub fn command(exe: &Path) -> Command {
     let mut c = Command::new(exe);
+    // No disk cache unless a test asks for one (CLBAKE_CACHE_DIR=<tempdir>): a cache in
+    // ~/.cache would make the load path of one test depend on the tests run before it.
+    c.env("CLBAKE_CACHE_DIR", "off");
     c.env("POCL_KERNEL_CACHE", "0").env_remove("CLBAKE_DEVICE").env_remove("CLBAKE_EMBEDDED").env_remove("POCL_DEVICES");
     c
 }

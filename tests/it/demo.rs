@@ -75,7 +75,9 @@ fn demo_works_when_the_bake_was_skipped() {
     let report = demo_json(&exe, &[]);
     for p in report["startup"]["programs"]["programs"].as_array().unwrap() {
         assert_eq!(p["path"], "source");
-        assert_eq!(p["misses"][0]["kind"], "no_binaries");
+        // No binary for this device: none at all, or only precompiled ones for other devices.
+        let kind = p["misses"][0]["kind"].as_str().unwrap();
+        assert!(kind == "no_binaries" || kind == "fingerprint_mismatch", "{p}");
     }
     assert_correct(&report);
 }

@@ -40,9 +40,13 @@ fn binary_payloads(exe: &[u8]) -> Vec<(String, usize, usize)> {
     let section_off = section.as_ptr() as usize - exe.as_ptr() as usize;
     let bundle = Bundle::parse(section).expect("first bundle parses");
     let payload = section_off + bundle.header().payload_offset as usize;
+    // Only the binaries for the device the demo will pick (precompiled bundles add others).
+    let devices = clbake::core::cl::devices().expect("an OpenCL device");
+    let host = clbake::DeviceSelector::Default.pick(&devices).unwrap().fingerprint.hash();
     bundle
         .binaries()
         .iter()
+        .filter(|b| b.fingerprint_hash == host)
         .map(|b| (bundle.programs()[b.program as usize].name.to_string(), payload + b.payload_offset as usize, b.compressed_len as usize))
         .collect()
 }

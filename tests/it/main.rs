@@ -6,8 +6,13 @@
 mod common;
 
 mod build;
+mod cache;
 mod cli;
 mod demo;
+mod example;
+mod faults;
 mod kernels;
 mod load;
 mod reference;
+mod remote;
+mod typed;

@@ -5,6 +5,7 @@ mod errors;
 mod golden;
 mod robustness;
 mod roundtrip;
+mod tuning;
 
 use super::{compute_table_checksum, BundleWriter, Header, CHECKSUM_OFFSET, HEADER_LEN};
 use crate::fingerprint::Fingerprint;
@@ -147,7 +148,13 @@ fn write_fuzz_seeds() {
     two.extend_from_slice(&one);
     let elf_one = elf::build_elf(true, true, false, &two);
     let elf_two = elf::build_elf(false, false, true, &sample);
+    let mut tuned = sample_writer();
+    let launch = |kernel: &str, global: Vec<u64>, local: Option<Vec<u64>>| crate::format::TunedLaunch { kernel: kernel.into(), global, local, best_ns: 500, default_ns: 900 };
+    tuned.add_tuning(0, fp(1).hash(), launch("add", vec![1024], Some(vec![64])));
+    tuned.add_tuning(1, fp(2).hash(), launch("relu6", vec![32, 32, 4], None));
+    let tuned = tuned.to_bytes();
     for (name, bytes) in [
+        ("tuned.clbk", &tuned),
         ("sample.clbk", &sample),
         ("empty.clbk", &empty),
         ("one.clbk", &one),

@@ -246,12 +246,14 @@ fn trailing_bytes_after_a_bundle_are_not_part_of_it() {
 
 #[test]
 fn higher_minor_with_longer_header_and_records_is_accepted() {
-    // Simulates a 1.1 writer: the minor is higher and a record has an extra trailing field.
+    // Simulates a writer of the next minor: the minor is higher and a record has an extra
+    // trailing field.
+    let next_minor = (FORMAT_MINOR + 1) as u8;
     let mut bytes = sample_bundle();
-    bytes[10] = 1;
+    bytes[10] = next_minor;
     reseal(&mut bytes);
     Bundle::parse(&bytes).unwrap();
-    // Minor 0 is strict about unknown trailing bytes inside a record; minor 1 is not.
+    // The current minor is strict about unknown trailing bytes inside a record; the next is not.
     let mut w = sample_writer();
     w.add_program("z", "", &[], "");
     let bytes = w.to_bytes();
@@ -283,7 +285,7 @@ fn higher_minor_with_longer_header_and_records_is_accepted() {
             ..
         })
     ));
-    v[10] = 1;
+    v[10] = next_minor;
     reseal(&mut v);
     let b = Bundle::parse(&v).unwrap();
     assert_eq!(b.program("z").unwrap().1.source().unwrap(), "");

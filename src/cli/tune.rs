@@ -1,0 +1,64 @@
+//! `clbake bake --tune`: measure local work sizes and add them to the bundle being written.
+
+use anyhow::{Context, Result};
+use clbake::core::cl::DeviceInfo;
+use clbake::core::format::BundleWriter;
+use clbake::core::source::ProgramSource;
+use clbake::tuner::{self, Measured, TuneOptions};
+
+/// Options of `clbake bake` that control tuning.
+#[derive(clap::Args, Clone, Debug)]
+pub struct TuneArgs {
+    /// Also measure candidate local work sizes for every `// clbake:tune KERNEL GLOBAL ARGS`
+    /// line of the kernels on each device and store the fastest in the bundle's tuning
+    /// table; launches with `local = None` then use them.
+    #[arg(long)]
+    pub tune: bool,
+    /// Timed launches per candidate local size (the median counts).
+    #[arg(long, value_name = "N", default_value_t = 5, requires = "tune")]
+    pub tune_reps: usize,
+    /// Most candidate local sizes tried per shape.
+    #[arg(long, value_name = "N", default_value_t = 32, requires = "tune")]
+    pub tune_candidates: usize,
+}
+
+/// Tunes `programs` (added to `writer` in this order, so program `i` has index `i`) on every
+/// device and adds the records; prints one line per shape on stderr. Returns the number of
+/// records added.
+pub fn add_tunings(args: &TuneArgs, writer: &mut BundleWriter, programs: &[ProgramSource], devices: &[DeviceInfo]) -> Result<usize> {
+    if !args.tune {
+        return Ok(0);
+    }
+    let opts = TuneOptions { reps: args.tune_reps.max(1), max_candidates: args.tune_candidates.max(1) };
+    let mut added = 0;
+    for device in devices {
+        eprintln!("tuning local work sizes on device {}: {}", device.index, device.fingerprint.describe());
+        let progress = |p: &ProgramSource, m: &Measured| {
+            let l = &m.launch;
+            let local = l.local.as_ref().map_or_else(|| "driver's choice".to_string(), |v| format!("{v:?}"));
+            eprintln!(
+                "  {:<18} {:<18} global {:<16} local {:<16} {:>9.3} ms (NULL {:.3} ms, {:.2}x; {} candidates)",
+                p.name,
+                l.kernel,
+                format!("{:?}", l.global),
+                local,
+                l.best_ns as f64 / 1e6,
+                l.default_ns as f64 / 1e6,
+                l.default_ns as f64 / l.best_ns.max(1) as f64,
+                m.candidates
+            );
+        };
+        let (measured, skipped) = tuner::tune(programs, device, &opts, &progress).with_context(|| format!("tuning on {}", device.fingerprint.describe()))?;
+        for s in skipped {
+            eprintln!("  {:<18} {:<18} skipped: reqd_work_group_size fixes its local size", programs[s.program].name, s.kernel);
+        }
+        for m in measured {
+            writer.add_tuning(m.program as u32, device.fingerprint.hash(), m.launch);
+            added += 1;
+        }
+    }
+    if added == 0 {
+        eprintln!("no `// clbake:tune` lines in these kernels: nothing tuned");
+    }
+    Ok(added)
+}

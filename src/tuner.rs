@@ -1,0 +1,314 @@
+//! Measuring local work sizes on a device: what `clbake bake --tune` runs.
+//!
+//! For every `// clbake:tune KERNEL GLOBAL ARGS...` line of a program (see
+//! [`clbake_core::tune`]) the kernel is built, its arguments are allocated as the line says
+//! (buffers filled with zeros), and every candidate local size is timed with OpenCL
+//! profiling events, as is the driver's own choice (a NULL local size). Candidates are
+//! powers of two per dimension that divide the global size and fit the kernel's and the
+//! device's work-group limits. The fastest is then timed again against the driver's choice,
+//! interleaved; unless it is at least 5 % faster, the record says the driver's choice wins
+//! and the runtime keeps passing NULL.
+
+use clbake_core::cl::{build_from_source, ClError, DeviceInfo};
+use clbake_core::format::TunedLaunch;
+use clbake_core::signature::{parse_signatures, AddressSpace, ParamType, ValueType};
+use clbake_core::source::ProgramSource;
+use clbake_core::tune::{parse_tunes, TuneShape, TuneValue};
+use opencl3::command_queue::{CommandQueue, CL_QUEUE_PROFILING_ENABLE};
+use opencl3::context::Context;
+use opencl3::kernel::Kernel;
+use opencl3::memory::{Buffer, ClMem, CL_MEM_COPY_HOST_PTR, CL_MEM_READ_WRITE};
+use std::ffi::c_void;
+
+/// How thoroughly to measure.
+#[derive(Clone, Debug)]
+pub struct TuneOptions {
+    /// Timed launches per candidate (after one warm-up); the median counts.
+    pub reps: usize,
+    /// Most candidate local sizes tried per shape (evenly spread over all that fit).
+    pub max_candidates: usize,
+}
+
+impl Default for TuneOptions {
+    fn default() -> Self {
+        TuneOptions { reps: 5, max_candidates: 32 }
+    }
+}
+
+/// Why tuning failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TuneError {
+    /// OpenCL failed (context, build, buffers, profiling).
+    #[error(transparent)]
+    Cl(#[from] ClError),
+    /// A `// clbake:tune` line cannot be used with its kernel.
+    #[error("program `{program}`, line {line} (`// clbake:tune {kernel} ...`): {problem}")]
+    Shape {
+        /// Program name.
+        program: String,
+        /// Kernel named on the line.
+        kernel: String,
+        /// Line of the expanded source.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The outcome of one tuned shape.
+#[derive(Clone, Debug)]
+pub struct Measured {
+    /// Index of the program in the slice given to [`tune`].
+    pub program: usize,
+    /// The record to store.
+    pub launch: TunedLaunch,
+    /// Candidate local sizes that ran (besides NULL).
+    pub candidates: usize,
+}
+
+/// A kernel skipped because its work-group size is fixed by `reqd_work_group_size`.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    /// Index of the program in the slice given to [`tune`].
+    pub program: usize,
+    /// Kernel name.
+    pub kernel: String,
+}
+
+/// Tunes every `// clbake:tune` shape of `programs` on `device`, calling `progress` after
+/// each shape.
+pub fn tune(
+    programs: &[ProgramSource],
+    device: &DeviceInfo,
+    opts: &TuneOptions,
+    progress: &dyn Fn(&ProgramSource, &Measured),
+) -> Result<(Vec<Measured>, Vec<Skipped>), TuneError> {
+    let context = Context::from_device(&device.device()).map_err(ClError::api("clCreateContext"))?;
+    #[allow(deprecated)]
+    let queue = CommandQueue::create_default(&context, CL_QUEUE_PROFILING_ENABLE).map_err(ClError::api("clCreateCommandQueue"))?;
+    let mut measured = Vec::new();
+    let mut skipped = Vec::new();
+    for (index, prog) in programs.iter().enumerate() {
+        let shapes = parse_tunes(&prog.source).map_err(|(line, problem)| TuneError::Shape {
+            program: prog.name.clone(),
+            kernel: String::new(),
+            line,
+            problem,
+        })?;
+        if shapes.is_empty() {
+            continue;
+        }
+        let built = build_from_source(&context, device.id, &prog.name, &prog.source, &prog.options)?;
+        let sigs = parse_signatures(&prog.source, &prog.options);
+        for shape in &shapes {
+            let bad = |problem: String| TuneError::Shape { program: prog.name.clone(), kernel: shape.kernel.clone(), line: shape.line, problem };
+            let kernel = built.kernels.iter().find(|(n, _)| *n == shape.kernel).map(|(_, k)| k).ok_or_else(|| bad("no such kernel".into()))?;
+            let sig = sigs.iter().find(|(n, _)| *n == shape.kernel).and_then(|(_, s)| s.as_ref().ok()).ok_or_else(|| bad("signature not understood".into()))?;
+            let fixed = kernel.get_compile_work_group_size(device.id).unwrap_or_default();
+            if sig.reqd_work_group_size.is_some() || fixed.iter().any(|&x| x > 0) {
+                skipped.push(Skipped { program: index, kernel: shape.kernel.clone() });
+                continue;
+            }
+            let values = shape.evaluate(sig).map_err(&bad)?;
+            let _args = set_args(&context, kernel, sig, &values).map_err(|e| bad(e.to_string()))?;
+            let m = measure_shape(&queue, kernel, device, shape, opts)?;
+            let m = Measured { program: index, ..m };
+            progress(prog, &m);
+            measured.push(m);
+        }
+    }
+    Ok((measured, skipped))
+}
+
+/// Buffers kept alive while the kernel runs.
+struct Args {
+    _buffers: Vec<Buffer<u8>>,
+}
+
+fn set_args(context: &Context, kernel: &Kernel, sig: &clbake_core::signature::KernelSignature, values: &[TuneValue]) -> Result<Args, ClError> {
+    let mut buffers = Vec::new();
+    for (i, (param, value)) in sig.params.iter().zip(values).enumerate() {
+        let i = i as u32;
+        let count = match value {
+            TuneValue::Int(n) => usize::try_from(*n).unwrap_or(0),
+            TuneValue::Float(_) => 0,
+        };
+        match &param.ty {
+            ParamType::Pointer { space: AddressSpace::Local, elem, .. } => {
+                // SAFETY: a __local argument takes a byte size and no pointer.
+                unsafe { kernel.set_arg_local_buffer(i, count * elem.size()) }.map_err(ClError::api("clSetKernelArg"))?;
+            }
+            ParamType::Pointer { elem, .. } => {
+                let zeros = vec![0u8; (count * elem.size()).max(1)];
+                // SAFETY: COPY_HOST_PTR copies `zeros.len()` bytes from a live vector during the call.
+                let buf = unsafe { Buffer::<u8>::create(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, zeros.len(), zeros.as_ptr() as *mut c_void) }
+                    .map_err(ClError::api("clCreateBuffer"))?;
+                // SAFETY: the handle of a live buffer, kept alive in `Args` until tuning ends.
+                unsafe { kernel.set_arg(i, &buf.get()) }.map_err(ClError::api("clSetKernelArg"))?;
+                buffers.push(buf);
+            }
+            ParamType::Value(t) => {
+                let bytes = value_bytes(*t, *value);
+                // SAFETY: `bytes` holds exactly the OpenCL size of the parameter's type.
+                unsafe { opencl3::kernel::set_kernel_arg(kernel.get(), i, bytes.len(), bytes.as_ptr() as *const c_void) }
+                    .map_err(|code| ClError::Api { call: "clSetKernelArg", code })?;
+            }
+            ParamType::Image { .. } | ParamType::Sampler => {
+                return Err(ClError::Api { call: "clSetKernelArg", code: opencl3::error_codes::CL_INVALID_ARG_VALUE });
+            }
+        }
+    }
+    Ok(Args { _buffers: buffers })
+}
+
+/// The bytes of `value` as an OpenCL value of type `t` (every vector component the same).
+fn value_bytes(t: ValueType, value: TuneValue) -> Vec<u8> {
+    use clbake_core::signature::ScalarKind::*;
+    let (i, f) = match value {
+        TuneValue::Int(i) => (i, i as f64),
+        TuneValue::Float(f) => (f as i64, f),
+    };
+    let one: Vec<u8> = match t.scalar {
+        Char | UChar => vec![i as u8],
+        Short | UShort => (i as u16).to_le_bytes().to_vec(),
+        Half => crate::launch::Half::from_f32(f as f32).to_bits().to_le_bytes().to_vec(),
+        Int | UInt => (i as u32).to_le_bytes().to_vec(),
+        Float => (f as f32).to_le_bytes().to_vec(),
+        Long | ULong => i.to_le_bytes().to_vec(),
+        Double => f.to_le_bytes().to_vec(),
+        _ => vec![0; t.scalar.size()],
+    };
+    one.repeat(t.storage_width())
+}
+
+/// Powers of two per dimension that divide `global`, fit `max_items` per dimension and
+/// `max_group` in all; at most `limit`, spread evenly over the list sorted by group size.
+pub fn candidates(global: &[usize], max_group: usize, max_items: &[usize], limit: usize) -> Vec<Vec<usize>> {
+    let per_dim: Vec<Vec<usize>> = global
+        .iter()
+        .enumerate()
+        .map(|(d, &g)| {
+            let cap = max_items.get(d).copied().unwrap_or(1).min(g).min(max_group);
+            std::iter::successors(Some(1usize), |&x| x.checked_mul(2)).take_while(|&x| x <= cap).filter(|&x| g % x == 0).collect()
+        })
+        .collect();
+    let mut all: Vec<Vec<usize>> = vec![Vec::new()];
+    for options in &per_dim {
+        all = all.iter().flat_map(|prefix| options.iter().map(move |&x| [prefix.as_slice(), &[x]].concat())).collect();
+    }
+    all.retain(|c| c.iter().product::<usize>() <= max_group);
+    all.sort_by_key(|c| (c.iter().product::<usize>(), c.clone()));
+    if all.len() <= limit || limit == 0 {
+        return all;
+    }
+    let step = all.len() as f64 / limit as f64;
+    (0..limit).map(|i| all[((i as f64 + 0.5) * step) as usize].clone()).collect()
+}
+
+fn measure_shape(queue: &CommandQueue, kernel: &Kernel, device: &DeviceInfo, shape: &TuneShape, opts: &TuneOptions) -> Result<Measured, ClError> {
+    let max_group = kernel.get_work_group_size(device.id).map_err(ClError::api("clGetKernelWorkGroupInfo"))?;
+    let max_items = device.device().max_work_item_sizes().map_err(ClError::api("clGetDeviceInfo"))?;
+    let default_ns = time_launch(queue, kernel, &shape.global, None, opts.reps)?;
+    let mut best: Option<(Vec<usize>, u64)> = None;
+    let mut ran = 0;
+    for local in candidates(&shape.global, max_group, &max_items, opts.max_candidates) {
+        // A candidate the driver refuses (resources, limits) is skipped, not an error; one
+        // whose first timed launch takes over twice the best so far is dropped early.
+        let cutoff = best.as_ref().map_or(default_ns, |(_, b)| *b).saturating_mul(2);
+        let Ok(Some(ns)) = time_with_cutoff(queue, kernel, &shape.global, Some(&local), opts.reps, Some(cutoff)) else { continue };
+        ran += 1;
+        if best.as_ref().is_none_or(|(_, b)| ns < *b) {
+            best = Some((local, ns));
+        }
+    }
+    // Confirm the winner against the driver's choice, interleaved (a burst of load on a
+    // shared machine then hits both alike); it must be at least MIN_GAIN faster to count.
+    let (local, best_ns, default_ns) = match best {
+        Some((l, _)) => {
+            let (mut b, mut d) = (Vec::new(), Vec::new());
+            for _ in 0..CONFIRM_ROUNDS {
+                b.push(time_launch(queue, kernel, &shape.global, Some(&l), opts.reps)?);
+                d.push(time_launch(queue, kernel, &shape.global, None, opts.reps)?);
+            }
+            let (b, d) = (median(b), median(d));
+            if (b as f64) * MIN_GAIN < d as f64 {
+                (Some(l.iter().map(|&x| x as u64).collect()), b, d)
+            } else {
+                (None, d, d)
+            }
+        }
+        None => (None, default_ns, default_ns),
+    };
+    let launch = TunedLaunch { kernel: shape.kernel.clone(), global: shape.global.iter().map(|&g| g as u64).collect(), local, best_ns, default_ns };
+    Ok(Measured { program: 0, launch, candidates: ran })
+}
+
+/// Interleaved rounds comparing the fastest candidate with the driver's choice.
+const CONFIRM_ROUNDS: usize = 3;
+/// How much faster than the driver's choice a local size must be to be recorded.
+const MIN_GAIN: f64 = 1.05;
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// Median device time of one launch, in nanoseconds, over `reps` launches after a warm-up.
+/// The kernel's arguments must be set.
+pub fn time_launch(queue: &CommandQueue, kernel: &Kernel, global: &[usize], local: Option<&[usize]>, reps: usize) -> Result<u64, ClError> {
+    time_with_cutoff(queue, kernel, global, local, reps, None).map(Option::unwrap_or_default)
+}
+
+/// [`time_launch`], giving up (`None`) when the first timed launch takes longer than `cutoff`.
+fn time_with_cutoff(queue: &CommandQueue, kernel: &Kernel, global: &[usize], local: Option<&[usize]>, reps: usize, cutoff: Option<u64>) -> Result<Option<u64>, ClError> {
+    let mut times = Vec::with_capacity(reps.max(1));
+    for rep in 0..=reps.max(1) {
+        let local_ptr = local.map_or(std::ptr::null(), <[usize]>::as_ptr);
+        // SAFETY: every argument was set by `set_args` (buffers alive in its `Args`);
+        // `global` and `local` hold `global.len()` (1 to 3) sizes that outlive the call.
+        let event = unsafe { queue.enqueue_nd_range_kernel(kernel.get(), global.len() as u32, std::ptr::null(), global.as_ptr(), local_ptr, &[]) }
+            .map_err(ClError::api("clEnqueueNDRangeKernel"))?;
+        event.wait().map_err(ClError::api("clWaitForEvents"))?;
+        if rep == 0 {
+            continue; // warm-up
+        }
+        let start = event.profiling_command_start().map_err(ClError::api("clGetEventProfilingInfo"))?;
+        let end = event.profiling_command_end().map_err(ClError::api("clGetEventProfilingInfo"))?;
+        times.push(end.saturating_sub(start));
+        if rep == 1 && cutoff.is_some_and(|c| times[0] > c) {
+            return Ok(None);
+        }
+    }
+    times.sort_unstable();
+    Ok(Some(times[times.len() / 2]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_divide_and_fit() {
+        let c = candidates(&[64, 48], 256, &[1024, 1024, 64], 1000);
+        assert!(c.iter().all(|l| 64 % l[0] == 0 && 48 % l[1] == 0 && l[0] * l[1] <= 256));
+        assert!(c.contains(&vec![1, 1]) && c.contains(&vec![64, 4]) && c.contains(&vec![16, 16]));
+        assert!(!c.contains(&vec![32, 32]) && !c.contains(&vec![1, 32]), "too big / does not divide 48");
+        assert_eq!(candidates(&[8], 4, &[1024], 10), [[1], [2], [4]]);
+        assert_eq!(candidates(&[8, 8, 8], 1024, &[8, 8, 1], 100).iter().map(|c| c[2]).max(), Some(1), "device limit per dimension");
+        let few = candidates(&[1024, 1024], 1024, &[1024, 1024], 5);
+        assert_eq!(few.len(), 5);
+        assert!(few.windows(2).all(|w| w[0].iter().product::<usize>() <= w[1].iter().product::<usize>()));
+    }
+
+    #[test]
+    fn values_have_the_opencl_size() {
+        use clbake_core::signature::ScalarKind;
+        let v = |scalar, width| ValueType { scalar, width };
+        assert_eq!(value_bytes(v(ScalarKind::Int, 1), TuneValue::Int(-2)), (-2i32).to_le_bytes());
+        assert_eq!(value_bytes(v(ScalarKind::Float, 3), TuneValue::Float(0.5)).len(), 16);
+        assert_eq!(value_bytes(v(ScalarKind::Double, 2), TuneValue::Int(3)), [3f64.to_le_bytes(), 3f64.to_le_bytes()].concat());
+        assert_eq!(value_bytes(v(ScalarKind::Half, 1), TuneValue::Float(1.0)), [0x00, 0x3c]);
+        assert_eq!(value_bytes(v(ScalarKind::UChar, 16), TuneValue::Int(7)), [7u8; 16]);
+    }
+}

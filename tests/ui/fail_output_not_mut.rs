@@ -1,0 +1,14 @@
+// The output (__global float* y, not const) needs &mut Buffer: a shared borrow is refused.
+#![allow(dead_code)]
+mod kernels {
+    clbake::include_kernels!();
+}
+
+use clbake::launch::{Buffer, CommandQueue};
+use kernels::{Dense, Kernels};
+
+fn calls(k: &Kernels, q: &CommandQueue, x: &Buffer<f32>, w: &Buffer<f32>, b: &Buffer<f32>, y: &Buffer<f32>) {
+    let _ = k.dense(Dense::None).dense(q, [10, 4], None, x, w, b, y, 4, 64, 10);
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+// A variant of another kernel file does not select a dense program.
+#![allow(dead_code)]
+mod kernels {
+    clbake::include_kernels!();
+}
+
+use clbake::launch::{Buffer, CommandQueue};
+use kernels::{Gemm, Kernels};
+
+fn calls(k: &Kernels, q: &CommandQueue, x: &Buffer<f32>, w: &Buffer<f32>, b: &Buffer<f32>, y: &mut Buffer<f32>) {
+    let _ = k.dense(Gemm::T8).dense(q, [10, 4], None, x, w, b, y, 4, 64, 10);
+}
+
+fn main() {}
