@@ -289,10 +289,16 @@ if rows.get("a") and rows.get("a_jobs1"):
     w(f"| all cores (default) | {mm(rows['a']['programs_ms'])} | {num(med(rows['a']['first_inference_ms']))} |")
     w("")
     if p1 and pn:
-        w(f"Saving: {num(p1 - pn)} ms of {num(p1)} ms ({100 * (1 - pn / p1):.0f} %), a {p1 / pn:.2f}x speed-up on "
-          f"{meta.get('cores', '?')} cores, with other work on the machine (load average {meta.get('load_start', '?')} "
-          "at the start): two compile threads get a core each only when the machine is otherwise idle. The first "
-          "inference is not parallel: PoCL specialises each kernel's work-group function when it is first enqueued.")
+        saved = p1 - pn
+        head = (f"Saving: {num(saved)} ms of {num(p1)} ms ({100 * saved / p1:.0f} %), {p1 / pn:.2f}x."
+                if saved > 0 else f"No saving: all cores took {num(-saved)} ms more than one thread ({p1 / pn:.2f}x).")
+        w(head + " Two reasons, both outside clbake's loop: PoCL compiles the programs of one `cl_context` one at "
+          "a time (`pocl_llvm_build_program` holds the context's `PoclCompilerMutexGuard`, "
+          "lib/CL/pocl_llvm_build.cc), and clbake builds every program in the session's one context; and this "
+          f"machine was busy (load average {meta.get('load_start', '?')} on {meta.get('cores', '?')} cores). "
+          "Whether another driver compiles one context's programs concurrently has to be measured on it; for "
+          "PoCL a speed-up needs one context per compile thread, each program's binary then loaded into the "
+          "session's context.")
     w("")
 else:
     w("Not measured in this run.")
@@ -305,7 +311,7 @@ w("## Lazy loading")
 w("")
 if lazy:
     w(f"A synthetic bundle of {synth.get('programs')} programs (generated `.cl` files, two kernels each, baked with "
-      f"`clbake bake --kernels DIR`: {num(synth.get('bundle_bytes'), 0)} bytes"
+      f"`clbake bake --kernels DIR`: {synth.get('bundle_bytes', 0):,} bytes"
       f"{', baked in ' + num(synth.get('bake_s')) + ' s this run' if synth.get('bake_s') else ''}), loaded from a file "
       "with `Embedded::from_vec`. Eager: `Programs::load` creates every program. Lazy: `LazyPrograms::new` (new in "
       "`src/lazy.rs`) parses the tables only and creates a program on its first `kernel()` call. Time to first "

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark report in one command: builds in release mode, runs every bench, writes
-# BENCHMARKS.md and docs/bench-startup.png. About 20 minutes on 2 cores (the first run also
-# cross-builds the aarch64 pieces and bakes on the emulated device).
+# BENCHMARKS.md and docs/bench-startup.png. 10 to 20 minutes on 2 cores once the build caches
+# are warm; the first run in a target dir also builds every dependency for aarch64 and bakes on
+# the emulated device (add 10 to 15 minutes), and a change to kernels/ re-bakes (3 minutes).
 #
 # Usage: scripts/bench-report.sh [--quick] [--no-aarch64] [--no-model]
 #   --quick       smoke run: 2 runs per row, models of 1 and 16 MiB, 32 synthetic programs
@@ -33,7 +34,7 @@ for arg in "$@"; do
         --quick) quick=1 ;;
         --no-aarch64) aarch64=0 ;;
         --no-model) want_model=0 ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) log "unknown argument: $arg (see --help)"; exit 2 ;;
     esac
 done

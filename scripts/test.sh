@@ -11,6 +11,9 @@ step "cargo test --workspace (PoCL: $(clinfo -l 2>/dev/null | grep -c Device || 
 cargo test --workspace
 cargo bench --workspace --no-run --quiet
 
+step "cargo doc (no warnings allowed)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
 for extra in scripts/test-cross.sh scripts/fuzz-smoke.sh scripts/guide-check.sh; do
     if [ -x "$extra" ]; then
         step "$extra"

@@ -33,7 +33,10 @@ use std::cell::{OnceCell, RefCell};
 use std::marker::PhantomData;
 use std::time::Instant;
 
-/// The programs of a bundle, each created on first use. See the [module docs](self).
+/// The programs of a bundle, each created on first use: the bundle's tables are parsed up
+/// front (nothing decompressed), and a program is loaded — embedded binary, disk cache,
+/// then source — on the first [`kernel`](LazyPrograms::kernel) or [`get`](LazyPrograms::get)
+/// call. Used from one thread (`Send`, not `Sync`).
 pub struct LazyPrograms<'s, P> {
     session: &'s Session,
     bundle: Bundle<'static>,

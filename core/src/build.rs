@@ -24,7 +24,8 @@ use crate::source::{self, DiscoverOptions, SourceError};
 use std::path::{Path, PathBuf};
 
 /// Every environment variable that changes what a build bakes.
-pub const TRACKED_ENV: &[&str] = &["CLBAKE_BAKE", "CLBAKE_ZSTD_LEVEL", "CLBAKE_JOBS", "OCL_ICD_VENDORS", "OPENCL_DYLIB_PATH", "POCL_DEVICES"];
+pub const TRACKED_ENV: &[&str] =
+    &["CLBAKE_BAKE", "CLBAKE_ZSTD_LEVEL", "CLBAKE_JOBS", "OCL_ICD_VENDORS", "OPENCL_DYLIB_PATH", "POCL_DEVICES", "POCL_CACHE_DIR"];
 
 /// Why a build-script bake failed.
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +147,7 @@ impl Builder {
             build_rs::output::rerun_if_env_changed(var);
         }
         let out = build_rs::input::out_dir().join("clbake").join(format!("{}.clbk", self.name));
+        isolate_pocl_cache(&build_rs::input::out_dir().join("clbake").join("pocl-cache"));
         let cross = build_rs::input::target() != build_rs::input::host();
         let mode = std::env::var("CLBAKE_BAKE").unwrap_or_default();
         let summary = self.bake_to(&out, cross, &mode, &|p| {
@@ -217,6 +219,21 @@ impl Builder {
             std::fs::write(out, &bytes).map_err(io)?;
         }
         Ok(summary)
+    }
+}
+
+/// Points PoCL at a fresh, empty kernel cache for this build-script process (unless the
+/// user chose one with `POCL_CACHE_DIR`). PoCL puts into a program binary whatever launch-size
+/// specialised work-group functions its cache holds; with the developer's own cache that
+/// would make the embedded bytes depend on which programs happened to run on this machine.
+fn isolate_pocl_cache(dir: &Path) {
+    if std::env::var_os("POCL_CACHE_DIR").is_some() {
+        return;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    if std::fs::create_dir_all(dir).is_ok() {
+        // The build script is single-threaded here and OpenCL has not been loaded yet.
+        std::env::set_var("POCL_CACHE_DIR", dir);
     }
 }
 
