@@ -143,17 +143,7 @@ impl<'s, P: ProgramId> LazyPrograms<'s, P> {
     fn load(&self, i: usize) -> Result<LoadedProgram, LoadError> {
         let prog = &self.bundle.programs()[i];
         let t = Instant::now();
-        let mut report = ProgramReport {
-            name: prog.name.to_string(),
-            path: LoadPath::Embedded,
-            misses: Vec::new(),
-            verify_ms: 0.0,
-            driver_ms: 0.0,
-            total_ms: 0.0,
-            binary_bytes: None,
-            cached: false,
-            recovered: false,
-        };
+        let mut report = ProgramReport::new(prog.name, LoadPath::Embedded);
         let mut events = Vec::new();
         let embedded = try_embedded(
             self.session,

@@ -218,17 +218,7 @@ pub(crate) fn load_all(session: &Session, bytes: &[u8], opts: &LoadOptions) -> R
     let mut reports: Vec<ProgramReport> = Vec::with_capacity(n);
     for (i, prog) in bundle.programs().iter().enumerate() {
         let t = Instant::now();
-        let mut report = ProgramReport {
-            name: prog.name.to_string(),
-            path: LoadPath::Source,
-            misses: Vec::new(),
-            verify_ms: 0.0,
-            driver_ms: 0.0,
-            total_ms: 0.0,
-            binary_bytes: None,
-            cached: false,
-            recovered: false,
-        };
+        let mut report = ProgramReport::new(prog.name, LoadPath::Source);
         match try_embedded(session, &bundle, i as u32, prog, opts, cache.as_ref(), &mut report, &mut cache_report.events) {
             Ok(b) => {
                 report.path = LoadPath::Embedded;

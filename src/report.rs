@@ -139,6 +139,23 @@ pub struct ProgramReport {
     pub recovered: bool,
 }
 
+impl ProgramReport {
+    /// A report for program `name`, before any path was tried.
+    pub fn new(name: &str, path: LoadPath) -> Self {
+        ProgramReport {
+            name: name.to_string(),
+            path,
+            misses: Vec::new(),
+            verify_ms: 0.0,
+            driver_ms: 0.0,
+            total_ms: 0.0,
+            binary_bytes: None,
+            cached: false,
+            recovered: false,
+        }
+    }
+}
+
 /// What a load did, for every program.
 #[derive(Clone, Debug, Serialize)]
 pub struct LoadReport {

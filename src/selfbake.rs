@@ -247,8 +247,9 @@ fn bake_for_env(embedded: &Embedded, out: &Path) -> Result<SelfBakeSummary, Self
     bake_embedded_with(embedded, &devices, out, &BakeOptions { capture: true, jobs }, &progress)
 }
 
-/// Writes `bytes` to a temporary file next to `path`, fsyncs it and renames it into place.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to a temporary file next to `path`, fsyncs it and renames it into place,
+/// so a reader sees the old file or the whole new one, never a torn bundle.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());

@@ -4,7 +4,6 @@ use anyhow::{bail, Context, Result};
 use clbake::core::cl::{self, BakeOptions, BakeProgress};
 use clbake::core::format::{elf_section, scan};
 use clbake::core::source::{self, DiscoverOptions, ProgramSource};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -167,19 +166,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `bytes` to a temporary file next to `path`, fsyncs it and renames it into place.
+/// [`clbake::selfbake::write_atomic`] with the path in the error.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("bundle"), std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    clbake::selfbake::write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
