@@ -65,7 +65,7 @@ pub use lazy::LazyPrograms;
 pub use launch::{Half, KernelSet, Launch, LaunchError, Local};
 pub use loader::{LoadOptions, LoadedProgram, ProgramId, Programs};
 pub use model::{Element, Tensor, TensorInfo};
-pub use report::{CacheEvent, CacheEventKind, CacheReport, CacheState, LoadPath, LoadReport, Miss, MissReason, ProgramReport};
+pub use report::{write_misses, CacheEvent, CacheEventKind, CacheReport, CacheState, LoadPath, LoadReport, Miss, MissReason, ProgramReport};
 pub use session::Session;
 pub use tuning::{Tuned, Tuning};
 

@@ -266,6 +266,26 @@ impl LoadReport {
     }
 }
 
+/// Writes every miss once, followed by the programs it hit: a device mismatch usually hits
+/// every program alike, and one line per program would repeat the same long diff.
+pub fn write_misses(f: &mut fmt::Formatter<'_>, programs: &[ProgramReport], indent: &str) -> fmt::Result {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for p in programs {
+        for m in &p.misses {
+            let line = format!("{} missed: {}", m.path, m.reason);
+            match groups.iter_mut().find(|(l, _)| *l == line) {
+                Some((_, names)) => names.push(&p.name),
+                None => groups.push((line, vec![&p.name])),
+            }
+        }
+    }
+    for (line, names) in groups {
+        let who = if names.len() == programs.len() && names.len() > 1 { "all programs".to_string() } else { names.join(", ") };
+        writeln!(f, "{indent}{who}: {line}")?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
@@ -280,10 +300,8 @@ impl fmt::Display for LoadReport {
         )?;
         for p in &self.programs {
             writeln!(f, "  {:<20} {:<8} {:>8.2} ms", p.name, p.path.to_string(), p.total_ms)?;
-            for m in &p.misses {
-                writeln!(f, "      {} missed: {}", m.path, m.reason)?;
-            }
         }
+        write_misses(f, &self.programs, "  ")?;
         match (&self.cache.state, &self.cache.dir) {
             (CacheState::Enabled, Some(dir)) => writeln!(f, "  disk cache: {}", dir.display())?,
             (CacheState::Unavailable, _) => writeln!(f, "  disk cache unavailable: {}", self.cache.detail.as_deref().unwrap_or("?"))?,

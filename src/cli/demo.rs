@@ -238,10 +238,8 @@ impl std::fmt::Display for DemoReport {
         writeln!(f, "  programs          {:>8.2} ms", self.startup.programs.total_ms)?;
         for p in &self.startup.programs.programs {
             writeln!(f, "    {:<18} {:<8} {:>8.2} ms", p.name, p.path.to_string(), p.total_ms)?;
-            for m in &p.misses {
-                writeln!(f, "        {} missed: {}", m.path, m.reason)?;
-            }
         }
+        clbake::write_misses(f, &self.startup.programs.programs, "    ")?;
         writeln!(f, "  weight upload     {:>8.2} ms", self.startup.weight_upload_ms)?;
         writeln!(f, "  first inference   {:>8.2} ms ({} images)", self.startup.first_inference_ms, self.images)?;
         writeln!(f, "steady-state inference {:.2} ms", self.steady_inference_ms)
