@@ -289,14 +289,15 @@ pub(crate) fn try_embedded(
         return Err(MissReason::Disabled);
     }
     let fp = &session.device.fingerprint;
+    let fp_hash = fp.hash();
     let key = prog.key();
-    if dropped(&fp.hash(), &key) {
+    if dropped(&fp_hash, &key) {
         return Err(MissReason::ExecutionFailed { detail: "dropped earlier in this process after a kernel failed to run from it".into() });
     }
     if let Some(c) = cache {
         crash_check(c, prog.name, &stem(prog.name, &key), events)?;
     }
-    let Some(bin) = bundle.find_binary(index, &fp.hash()) else {
+    let Some(bin) = bundle.find_binary(index, &fp_hash) else {
         return Err(closest_mismatch(bundle, index, fp));
     };
     if bin.program_key != key {
