@@ -39,6 +39,7 @@
 //! per program and device, so the build script's staleness check (the source hash) applies
 //! to it exactly as to a bundle baked from `.cl` files.
 
+use crate::tuner::{self, DeviceTunings, Measured, TuneOptions};
 use crate::Embedded;
 use clbake_core::cl::{self, BakeOptions, BakeProgress, ClError, DeviceInfo, DeviceSelector};
 use clbake_core::format::FormatError;
@@ -77,6 +78,9 @@ pub enum SelfBakeError {
     /// driver's log).
     #[error(transparent)]
     Cl(#[from] ClError),
+    /// Tuning (`CLBAKE_TUNE=1`) failed.
+    #[error(transparent)]
+    Tune(#[from] crate::tuner::TuneError),
     /// Writing the bundle failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -102,6 +106,10 @@ pub struct SelfBakeSummary {
     pub binaries: usize,
     /// Uncompressed size of all binaries.
     pub uncompressed_bytes: usize,
+    /// Declared launches run before capturing binaries.
+    pub warmed_launches: usize,
+    /// Tuning records written (`CLBAKE_TUNE=1`).
+    pub tuning_records: usize,
     /// Time spent compiling and writing.
     pub elapsed: Duration,
 }
@@ -132,13 +140,25 @@ pub fn bake_embedded(embedded: &Embedded, devices: &[DeviceInfo], out: &Path) ->
     bake_embedded_with(embedded, devices, out, &BakeOptions::default(), &|_| {})
 }
 
-/// [`bake_embedded`] with bake options (`jobs`; `capture` is forced on) and a progress
-/// callback, called once per finished compile.
+/// [`bake_embedded`] with bake options (`jobs`, `warm`, `tuned`; `capture` is forced on) and
+/// a progress callback, called once per finished compile.
 pub fn bake_embedded_with(
     embedded: &Embedded,
     devices: &[DeviceInfo],
     out: &Path,
     opts: &BakeOptions,
+    progress: &(dyn Fn(BakeProgress<'_>) + Sync),
+) -> Result<SelfBakeSummary, SelfBakeError> {
+    bake_and_write(embedded, devices, out, opts, &[], progress)
+}
+
+/// The bake, adding the tuning records of `tunings` (measured on `devices`) to the bundle.
+fn bake_and_write(
+    embedded: &Embedded,
+    devices: &[DeviceInfo],
+    out: &Path,
+    opts: &BakeOptions,
+    tunings: &[DeviceTunings],
     progress: &(dyn Fn(BakeProgress<'_>) + Sync),
 ) -> Result<SelfBakeSummary, SelfBakeError> {
     let start = Instant::now();
@@ -151,7 +171,9 @@ pub fn bake_embedded_with(
     }
     let opts = BakeOptions { capture: true, ..opts.clone() };
     let baked = cl::bake(&programs, devices, &opts, progress)?;
-    let bytes = cl::bundle_writer(&programs, &baked, devices).to_bytes();
+    let mut writer = cl::bundle_writer(&programs, &baked, devices);
+    let tuning_records = tuner::add_records(&mut writer, tunings, devices);
+    let bytes = writer.to_bytes();
     write_atomic(out, &bytes).map_err(|source| SelfBakeError::Write { path: out.to_path_buf(), source })?;
     Ok(SelfBakeSummary {
         out: out.to_path_buf(),
@@ -160,13 +182,18 @@ pub fn bake_embedded_with(
         devices: devices.len(),
         binaries: baked.iter().filter(|b| b.binary.is_some()).count(),
         uncompressed_bytes: baked.iter().filter_map(|b| b.binary.as_ref().map(Vec::len)).sum(),
+        warmed_launches: baked.iter().map(|b| b.warm.launches).sum(),
+        tuning_records,
         elapsed: start.elapsed(),
     })
 }
 
 /// Handles `app --clbake-bake FILE` (or `--clbake-bake=FILE`) as the process's first
 /// argument: bakes `embedded` for every OpenCL device (only device `CLBAKE_DEVICE` when that
-/// is set; `CLBAKE_JOBS` parallel compiles), prints one progress line per compile on stderr
+/// is set; `CLBAKE_JOBS` parallel compiles; `CLBAKE_WARM=0` skips the declared launches;
+/// `CLBAKE_TUNE=1` also measures local sizes as `clbake bake --tune` does, with
+/// `CLBAKE_TUNE_REPS` and `CLBAKE_TUNE_CANDIDATES`), prints one
+/// progress line per compile on stderr
 /// and returns the exit code (0 written, 1 failed, 2 usage error). Returns `None`, doing
 /// nothing, when the first argument is something else, so the app runs normally.
 pub fn run_from_args(embedded: &Embedded) -> Option<ExitCode> {
@@ -235,16 +262,26 @@ fn bake_for_env(embedded: &Embedded, out: &Path) -> Result<SelfBakeSummary, Self
         eprintln!("self-bake: device {}: {}", d.index, d.fingerprint.describe());
     }
     let jobs = std::env::var("CLBAKE_JOBS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-    let progress = |p: BakeProgress<'_>| {
-        let BakeProgress::Compiled { program, device, done, total, elapsed, binary_len } = p;
-        eprintln!(
-            "self-bake: [{done}/{total}] {program} for {} in {:.0} ms{}",
-            device.fingerprint.device_name,
-            elapsed.as_secs_f64() * 1e3,
-            binary_len.map(|n| format!(", {n} B")).unwrap_or_default()
-        );
-    };
-    bake_embedded_with(embedded, &devices, out, &BakeOptions { capture: true, jobs }, &progress)
+    let progress = |p: BakeProgress<'_>| eprintln!("self-bake: {}", p.line());
+    let warm = !env_is_off("CLBAKE_WARM");
+    let mut tunings = Vec::new();
+    if std::env::var("CLBAKE_TUNE").is_ok_and(|v| matches!(v.trim(), "1" | "on" | "true" | "yes")) {
+        let programs = programs(embedded)?;
+        for (index, device) in devices.iter().enumerate() {
+            eprintln!("self-bake: tuning local work sizes on {}", device.fingerprint.describe());
+            let shown = |p: &ProgramSource, m: &Measured| {
+                let l = &m.launch;
+                eprintln!("self-bake: tuned {} {} global {:?}: local {:?} ({} candidates)", p.name, l.kernel, l.global, l.local, m.candidates);
+            };
+            let num = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(default).max(1);
+            let defaults = TuneOptions::default();
+            let opts = TuneOptions { reps: num("CLBAKE_TUNE_REPS", defaults.reps), max_candidates: num("CLBAKE_TUNE_CANDIDATES", defaults.max_candidates) };
+            let (measured, _) = tuner::tune(&programs, device, &opts, &shown)?;
+            tunings.push(DeviceTunings { device: index, measured });
+        }
+    }
+    let opts = BakeOptions { capture: true, jobs, warm, tuned: tuner::tuned_locals(&tunings) };
+    bake_and_write(embedded, &devices, out, &opts, &tunings, &progress)
 }
 
 /// Writes `bytes` to a temporary file next to `path`, fsyncs it and renames it into place,
@@ -337,4 +374,9 @@ mod tests {
         assert_eq!(bundle.binaries()[0].fingerprint_hash, devices[0].fingerprint.hash());
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// Whether the variable is set to `0`, `off`, `false` or `no`.
+fn env_is_off(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| matches!(v.trim(), "0" | "off" | "false" | "no"))
 }

@@ -9,16 +9,14 @@
 //! interleaved; unless it is at least 5 % faster, the record says the driver's choice wins
 //! and the runtime keeps passing NULL.
 
-use clbake_core::cl::{build_from_source, ClError, DeviceInfo};
-use clbake_core::format::TunedLaunch;
-use clbake_core::signature::{parse_signatures, AddressSpace, ParamType, ValueType};
+use clbake_core::cl::{build_from_source, set_shape_args, ClError, DeviceInfo, TunedLocal};
+use clbake_core::format::{BundleWriter, TunedLaunch};
+use clbake_core::signature::parse_signatures;
 use clbake_core::source::ProgramSource;
-use clbake_core::tune::{parse_tunes, TuneShape, TuneValue};
+use clbake_core::tune::{parse_tunes, TuneShape};
 use opencl3::command_queue::{CommandQueue, CL_QUEUE_PROFILING_ENABLE};
 use opencl3::context::Context;
 use opencl3::kernel::Kernel;
-use opencl3::memory::{Buffer, ClMem, CL_MEM_COPY_HOST_PTR, CL_MEM_READ_WRITE};
-use std::ffi::c_void;
 
 /// How thoroughly to measure.
 #[derive(Clone, Debug)]
@@ -111,7 +109,7 @@ pub fn tune(
                 continue;
             }
             let values = shape.evaluate(sig).map_err(&bad)?;
-            let _args = set_args(&context, kernel, sig, &values).map_err(|e| bad(e.to_string()))?;
+            let _args = set_shape_args(&context, kernel, sig, &values).map_err(|e| bad(e.to_string()))?;
             let m = measure_shape(&queue, kernel, device, shape, opts)?;
             let m = Measured { program: index, ..m };
             progress(prog, &m);
@@ -121,65 +119,46 @@ pub fn tune(
     Ok((measured, skipped))
 }
 
-/// Buffers kept alive while the kernel runs.
-struct Args {
-    _buffers: Vec<Buffer<u8>>,
+/// The records measured on one device.
+#[derive(Clone, Debug)]
+pub struct DeviceTunings {
+    /// Index of the device in the slice the caller tuned.
+    pub device: usize,
+    /// The records, one per tuned shape.
+    pub measured: Vec<Measured>,
 }
 
-fn set_args(context: &Context, kernel: &Kernel, sig: &clbake_core::signature::KernelSignature, values: &[TuneValue]) -> Result<Args, ClError> {
-    let mut buffers = Vec::new();
-    for (i, (param, value)) in sig.params.iter().zip(values).enumerate() {
-        let i = i as u32;
-        let count = match value {
-            TuneValue::Int(n) => usize::try_from(*n).unwrap_or(0),
-            TuneValue::Float(_) => 0,
-        };
-        match &param.ty {
-            ParamType::Pointer { space: AddressSpace::Local, elem, .. } => {
-                // SAFETY: a __local argument takes a byte size and no pointer.
-                unsafe { kernel.set_arg_local_buffer(i, count * elem.size()) }.map_err(ClError::api("clSetKernelArg"))?;
-            }
-            ParamType::Pointer { elem, .. } => {
-                let zeros = vec![0u8; (count * elem.size()).max(1)];
-                // SAFETY: COPY_HOST_PTR copies `zeros.len()` bytes from a live vector during the call.
-                let buf = unsafe { Buffer::<u8>::create(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, zeros.len(), zeros.as_ptr() as *mut c_void) }
-                    .map_err(ClError::api("clCreateBuffer"))?;
-                // SAFETY: the handle of a live buffer, kept alive in `Args` until tuning ends.
-                unsafe { kernel.set_arg(i, &buf.get()) }.map_err(ClError::api("clSetKernelArg"))?;
-                buffers.push(buf);
-            }
-            ParamType::Value(t) => {
-                let bytes = value_bytes(*t, *value);
-                // SAFETY: `bytes` holds exactly the OpenCL size of the parameter's type.
-                unsafe { opencl3::kernel::set_kernel_arg(kernel.get(), i, bytes.len(), bytes.as_ptr() as *const c_void) }
-                    .map_err(|code| ClError::Api { call: "clSetKernelArg", code })?;
-            }
-            ParamType::Image { .. } | ParamType::Sampler => {
-                return Err(ClError::Api { call: "clSetKernelArg", code: opencl3::error_codes::CL_INVALID_ARG_VALUE });
-            }
+/// The tuned local sizes of `tunings`, for warming launches with the size the runtime will
+/// pass (see [`clbake_core::cl::BakeOptions::tuned`]).
+pub fn tuned_locals(tunings: &[DeviceTunings]) -> Vec<TunedLocal> {
+    tunings
+        .iter()
+        .flat_map(|d| {
+            d.measured.iter().filter_map(move |m| {
+                let l = &m.launch;
+                Some(TunedLocal {
+                    program: m.program,
+                    device: d.device,
+                    kernel: l.kernel.clone(),
+                    global: l.global.iter().map(|&g| g as usize).collect(),
+                    local: l.local.as_ref()?.iter().map(|&x| x as usize).collect(),
+                })
+            })
+        })
+        .collect()
+}
+
+/// Adds the records of `tunings` to `writer`, where program `i` of the tuned slice has index
+/// `i` and device `d` is `devices[d]`. Returns how many.
+pub fn add_records(writer: &mut BundleWriter, tunings: &[DeviceTunings], devices: &[DeviceInfo]) -> usize {
+    let mut added = 0;
+    for d in tunings {
+        for m in &d.measured {
+            writer.add_tuning(m.program as u32, devices[d.device].fingerprint.hash(), m.launch.clone());
+            added += 1;
         }
     }
-    Ok(Args { _buffers: buffers })
-}
-
-/// The bytes of `value` as an OpenCL value of type `t` (every vector component the same).
-fn value_bytes(t: ValueType, value: TuneValue) -> Vec<u8> {
-    use clbake_core::signature::ScalarKind::*;
-    let (i, f) = match value {
-        TuneValue::Int(i) => (i, i as f64),
-        TuneValue::Float(f) => (f as i64, f),
-    };
-    let one: Vec<u8> = match t.scalar {
-        Char | UChar => vec![i as u8],
-        Short | UShort => (i as u16).to_le_bytes().to_vec(),
-        Half => crate::launch::Half::from_f32(f as f32).to_bits().to_le_bytes().to_vec(),
-        Int | UInt => (i as u32).to_le_bytes().to_vec(),
-        Float => (f as f32).to_le_bytes().to_vec(),
-        Long | ULong => i.to_le_bytes().to_vec(),
-        Double => f.to_le_bytes().to_vec(),
-        _ => vec![0; t.scalar.size()],
-    };
-    one.repeat(t.storage_width())
+    added
 }
 
 /// Powers of two per dimension that divide `global`, fit `max_items` per dimension and
@@ -299,16 +278,5 @@ mod tests {
         let few = candidates(&[1024, 1024], 1024, &[1024, 1024], 5);
         assert_eq!(few.len(), 5);
         assert!(few.windows(2).all(|w| w[0].iter().product::<usize>() <= w[1].iter().product::<usize>()));
-    }
-
-    #[test]
-    fn values_have_the_opencl_size() {
-        use clbake_core::signature::ScalarKind;
-        let v = |scalar, width| ValueType { scalar, width };
-        assert_eq!(value_bytes(v(ScalarKind::Int, 1), TuneValue::Int(-2)), (-2i32).to_le_bytes());
-        assert_eq!(value_bytes(v(ScalarKind::Float, 3), TuneValue::Float(0.5)).len(), 16);
-        assert_eq!(value_bytes(v(ScalarKind::Double, 2), TuneValue::Int(3)), [3f64.to_le_bytes(), 3f64.to_le_bytes()].concat());
-        assert_eq!(value_bytes(v(ScalarKind::Half, 1), TuneValue::Float(1.0)), [0x00, 0x3c]);
-        assert_eq!(value_bytes(v(ScalarKind::UChar, 16), TuneValue::Int(7)), [7u8; 16]);
     }
 }

@@ -45,46 +45,14 @@ pub struct Prepared {
     pub specialised: usize,
 }
 
-/// Number of PoCL work-group functions in `binary` that are specialised for a local size:
-/// PoCL stores each as `/<kernel>/<x>-<y>-<z>[-goffs0][-smallgrid]/<kernel>.so`, and the
-/// generic one (every binary has it) as `0-0-0`. A binary holds specialised ones only when
-/// they were in PoCL's kernel cache when it was captured (a kernel had run before with that
-/// local size), so their count tells how a bundle was baked.
+/// Number of PoCL work-group functions in `binary` that are specialised for a launch (see
+/// [`clbake::core::pocl`]): a binary holds them for the launches that ran before it was
+/// captured (baking's warm launches), so their count tells how a bundle was baked.
 pub fn specialised(binary: &[u8]) -> usize {
-    let number = |b: &[u8], mut i: usize| -> Option<(usize, bool)> {
-        let start = i;
-        let mut zero = true;
-        while i < b.len() && b[i].is_ascii_digit() {
-            zero &= b[i] == b'0';
-            i += 1;
-        }
-        (i > start).then_some((i, zero))
-    };
-    let mut count = 0;
-    for i in 0..binary.len() {
-        if binary[i] != b'/' {
-            continue;
-        }
-        let Some((j, z1)) = number(binary, i + 1) else {
-            continue;
-        };
-        let Some((k, z2)) = (binary.get(j) == Some(&b'-'))
-            .then(|| number(binary, j + 1))
-            .flatten()
-        else {
-            continue;
-        };
-        let Some((l, z3)) = (binary.get(k) == Some(&b'-'))
-            .then(|| number(binary, k + 1))
-            .flatten()
-        else {
-            continue;
-        };
-        if matches!(binary.get(l), Some(b'/') | Some(b'-')) && !(z1 && z2 && z3) {
-            count += 1;
-        }
-    }
-    count
+    clbake::core::pocl::workgroup_functions(binary)
+        .iter()
+        .filter(|w| !w.is_generic())
+        .count()
 }
 
 /// Writes the binaries of every program of the first bundle in `source` built for the

@@ -17,6 +17,12 @@
 //! | `CLBAKE_BAKE=host` | like the first row, but a missing device fails the build |
 //!
 //! A kernel that fails to compile fails the build with the driver's log (file and line).
+//!
+//! Before a binary is captured, every launch the sources declare (`// clbake:launch` and
+//! `// clbake:tune` lines, see [`crate::tune`]) runs once on the device, so that code a
+//! driver compiles at a kernel's first launch (PoCL: a work-group function per local size)
+//! is in the binary and the application's first launch does not compile it.
+//! [`Builder::with_warm`]`(false)` or `CLBAKE_WARM=0` turns that off.
 
 use crate::cl::{self, BakeOptions, BakeProgress, ClError};
 use crate::format::{Bundle, FormatError};
@@ -25,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 /// Every environment variable that changes what a build bakes.
 pub const TRACKED_ENV: &[&str] =
-    &["CLBAKE_BAKE", "CLBAKE_ZSTD_LEVEL", "CLBAKE_JOBS", "OCL_ICD_VENDORS", "OPENCL_DYLIB_PATH", "POCL_DEVICES", "POCL_CACHE_DIR"];
+    &["CLBAKE_BAKE", "CLBAKE_ZSTD_LEVEL", "CLBAKE_JOBS", "CLBAKE_WARM", "OCL_ICD_VENDORS", "OPENCL_DYLIB_PATH", "POCL_DEVICES", "POCL_CACHE_DIR"];
 
 /// Why a build-script bake failed.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +78,8 @@ pub struct BuildSummary {
     pub baked: usize,
     /// Binaries taken from precompiled bundles.
     pub precompiled: usize,
+    /// Declared launches run before capturing binaries (all programs and devices).
+    pub warmed: usize,
     /// Warnings emitted (stale precompiled entries, skipped bake).
     pub warnings: Vec<String>,
 }
@@ -83,6 +91,7 @@ pub struct Builder {
     precompiled_dir: Option<PathBuf>,
     name: String,
     discover: DiscoverOptions,
+    warm: bool,
 }
 
 /// One-shot bake for a build script: [`Builder::new`]`(dir).`[`run_or_exit`](Builder::run_or_exit)`()`.
@@ -100,7 +109,7 @@ impl Builder {
         } else {
             dir.to_path_buf()
         };
-        Builder { precompiled_dir: Some(dir.join("precompiled")), kernels_dir: dir, name: "kernels".into(), discover: DiscoverOptions::default() }
+        Builder { precompiled_dir: Some(dir.join("precompiled")), kernels_dir: dir, name: "kernels".into(), discover: DiscoverOptions::default(), warm: true }
     }
 
     /// Adds an include directory for `#include "..."`.
@@ -124,6 +133,13 @@ impl Builder {
     /// Names the bundle (`OUT_DIR/clbake/NAME.clbk`, `include_kernels!(NAME)`); default `kernels`.
     pub fn with_name(mut self, name: &str) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// Whether to run the declared launches before capturing binaries (default `true`;
+    /// `CLBAKE_WARM=0` also turns it off). See the [module docs](self).
+    pub fn with_warm(mut self, warm: bool) -> Self {
+        self.warm = warm;
         self
     }
 
@@ -190,8 +206,15 @@ impl Builder {
         if mode != Mode::Off {
             match cl::devices().and_then(|d| if d.is_empty() { Err(ClError::NoDevice) } else { Ok(d) }) {
                 Ok(found) => {
-                    let opts = BakeOptions { capture: !cross, jobs };
+                    let warm = self.warm && !matches!(std::env::var("CLBAKE_WARM").unwrap_or_default().trim(), "0" | "off" | "false" | "no");
+                    let opts = BakeOptions { capture: !cross, jobs, warm, ..BakeOptions::default() };
                     baked = cl::bake(&programs, &found, &opts, progress)?;
+                    for b in &baked {
+                        summary.warmed += b.warm.launches;
+                        for s in &b.warm.skipped {
+                            summary.warnings.push(format!("{}: a declared launch did not run on {} ({s}); its first launch there compiles at run time", programs[b.program].file.display(), found[b.device].fingerprint.device_name));
+                        }
+                    }
                     devices = found;
                 }
                 Err(e) if mode == Mode::Host => return Err(BuildError::NoDevice(e)),

@@ -27,6 +27,8 @@
 //! - [`format`](mod@format): the bundle (`Bundle::parse`, `BundleWriter`, `scan`, `elf_section`).
 //! - [`fingerprint`], [`hash`]: what identifies a device and a program version.
 //! - [`source`]: kernel discovery, `#include` expansion, `// clbake:variant` lines.
+//! - [`tune`]: declared launch shapes (`// clbake:tune`, `// clbake:launch`).
+//! - [`pocl`]: the work-group functions a PoCL binary holds.
 //! - `cl` and `build` (feature `opencl`): probe devices, compile, capture binaries, bake;
 //!   the build-script entry point.
 //!
@@ -39,7 +41,9 @@
 pub mod cache_entry;
 pub mod fingerprint;
 pub mod format;
+pub mod half;
 pub mod hash;
+pub mod pocl;
 pub mod signature;
 pub mod source;
 pub mod tune;

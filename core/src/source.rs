@@ -175,14 +175,27 @@ fn check_name(name: &str, file: &Path) -> Result<(), SourceError> {
     }
 }
 
-/// Checks the `// clbake:tune` lines (see [`crate::tune`]) against the kernels' signatures
+/// Checks the `// clbake:tune` and `// clbake:launch` lines (see [`crate::tune`]) against the kernels' signatures
 /// under every program's options.
 fn check_tune_lines(source: &str, file: &Path, programs: &[ProgramSource]) -> Result<(), SourceError> {
     let options: Vec<&str> = programs.iter().map(|p| p.options.as_str()).collect();
     crate::tune::check_tunes(source, &options).map(drop).map_err(|(line, problem)| SourceError::BadDeclaration {
         file: file.to_path_buf(),
-        problem: format!("`{}`: {problem}", source.lines().nth(line.saturating_sub(1)).unwrap_or_default().trim()),
+        problem: format!("line {}: `{}`: {problem}", original_line(source, line), source.lines().nth(line.saturating_sub(1)).unwrap_or_default().trim()),
     })
+}
+
+/// The line of the file that line `line` (1-based) of the expanded `source` came from,
+/// following the `#line N "file"` markers the include expander writes.
+pub fn original_line(source: &str, line: usize) -> usize {
+    let mut mapped = line;
+    for (i, l) in source.lines().enumerate().take(line.saturating_sub(1)) {
+        if let Some(n) = l.strip_prefix("#line ").and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse::<usize>().ok()) {
+            // Line i + 2 of the expanded text is line n.
+            mapped = (n + line).saturating_sub(i + 2);
+        }
+    }
+    mapped
 }
 
 /// Parses `// clbake:variant NAME OPTIONS...` lines.
@@ -364,6 +377,8 @@ mod tests {
         assert_eq!(progs[0].source.matches("#define X 1").count(), 1, "pragma once honoured");
         assert!(progs[0].source.contains("#line 1 \"common.h\""));
         assert!(progs[0].source.contains("#line 4 \"k.cl\""));
+        let expanded_line = progs[0].source.lines().position(|l| l.contains("void no(int)")).unwrap() + 1;
+        assert_eq!(original_line(&progs[0].source, expanded_line), std::fs::read_to_string(d.join("k.cl")).unwrap().lines().position(|l| l.contains("void no(int)")).unwrap() + 1);
         assert_eq!(progs[0].inputs.len(), 2);
     }
 
@@ -397,6 +412,10 @@ mod tests {
         std::fs::write(d.join("k.cl"), format!("// clbake:tune nope 64\n{k}")).unwrap();
         let err = discover(&d, &DiscoverOptions::default()).unwrap_err().to_string();
         assert!(err.contains("no kernel `nope`"), "{err}");
+        // `// clbake:launch` lines are checked the same way.
+        std::fs::write(d.join("k.cl"), format!("{k}// clbake:launch k 64 x=n n=64\n")).unwrap();
+        let err = discover(&d, &DiscoverOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("k.cl") && err.contains("clbake:launch k 64") && err.contains("`s` of `k` has no value"), "{err}");
     }
 
     #[test]

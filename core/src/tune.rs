@@ -1,9 +1,16 @@
-//! `// clbake:tune` declarations: representative launches that `clbake bake --tune` measures.
+//! Declared launch shapes: `// clbake:tune` lines, which `clbake bake --tune` measures, and
+//! `// clbake:launch` lines, launches the application makes.
 //!
 //! ```c
 //! // clbake:tune gemm_naive 256,256 M=256 N=256 K=256 A=M*K B=K*N C=M*N
+//! // clbake:launch gemm_naive 64,64 M=64 N=64 K=64 A=M*K B=K*N C=M*N
 //! ```
-//! names a kernel of the file, its global size (1 to 3 comma-separated dimensions) and a value
+//! Both kinds are warmed at bake time (see `cl::warm`, feature `opencl`): each is run once on
+//! the device before its binary is captured, so a driver that compiles code specialised for
+//! a launch at its first enqueue (PoCL does, per local size) stores that code in the binary
+//! and the application's first launch of that shape does not compile.
+//!
+//! A line names a kernel of the file, its global size (1 to 3 comma-separated dimensions) and a value
 //! for every argument: scalars get their value, `__global`/`__constant` pointers the number
 //! of elements of the buffer to allocate (filled with zeros), `__local` pointers their
 //! number of elements. Values are integers, decimals (for float arguments), or `*`, `/`, `+`,
@@ -14,7 +21,7 @@
 
 use crate::signature::{KernelSignature, ParamType};
 
-/// One `// clbake:tune` line.
+/// One `// clbake:tune` or `// clbake:launch` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TuneShape {
     /// Kernel name.
@@ -38,16 +45,40 @@ pub enum TuneValue {
 
 /// Reads every `// clbake:tune` line of `source`. Errors are `(line, problem)`.
 pub fn parse_tunes(source: &str) -> Result<Vec<TuneShape>, (usize, String)> {
+    parse_shapes(source, "// clbake:tune")
+}
+
+/// Reads every `// clbake:launch` line of `source`. Errors are `(line, problem)`.
+pub fn parse_launches(source: &str) -> Result<Vec<TuneShape>, (usize, String)> {
+    parse_shapes(source, "// clbake:launch")
+}
+
+/// Every declared launch shape of `source`, `// clbake:tune` and `// clbake:launch` lines
+/// alike, in line order, each shape once: what baking warms.
+pub fn declared_launches(source: &str) -> Result<Vec<TuneShape>, (usize, String)> {
+    let mut all = parse_tunes(source)?;
+    all.extend(parse_launches(source)?);
+    all.sort_by_key(|s| s.line);
+    let mut out: Vec<TuneShape> = Vec::with_capacity(all.len());
+    for s in all {
+        if !out.iter().any(|o| o.kernel == s.kernel && o.global == s.global && o.args == s.args) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_shapes(source: &str, directive: &str) -> Result<Vec<TuneShape>, (usize, String)> {
     let mut out = Vec::new();
     for (i, line) in source.lines().enumerate() {
-        let Some(rest) = line.trim_start().strip_prefix("// clbake:tune") else { continue };
+        let Some(rest) = line.trim_start().strip_prefix(directive) else { continue };
         let line_no = i + 1;
         if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
             continue;
         }
         let mut words = rest.split_whitespace();
         let (Some(kernel), Some(global)) = (words.next(), words.next()) else {
-            return Err((line_no, "`// clbake:tune` needs a kernel name and a global size such as 256,256".into()));
+            return Err((line_no, format!("`{directive}` needs a kernel name and a global size such as 256,256")));
         };
         let global: Vec<usize> = global
             .split(',')
@@ -114,7 +145,7 @@ impl TuneShape {
                     }
                     (ParamType::Pointer { .. }, TuneValue::Float(_)) => Err(format!("buffer `{}` needs an integer element count", p.name)),
                     (ParamType::Image { .. } | ParamType::Sampler, _) => {
-                        Err(format!("`{}`: kernels with image or sampler arguments cannot be tuned", p.name))
+                        Err(format!("`{}`: kernels with image or sampler arguments cannot be run from a declared shape", p.name))
                     }
                     _ => Ok(v),
                 }
@@ -123,11 +154,12 @@ impl TuneShape {
     }
 }
 
-/// Checks every `// clbake:tune` line of `source` against the signatures the program has
-/// under each of `options_sets` (one per build variant): the kernel exists and every
-/// parameter gets a usable value. Errors are `(line, problem)`.
+/// Checks every `// clbake:tune` and `// clbake:launch` line of `source` against the
+/// signatures the program has under each of `options_sets` (one per build variant): the
+/// kernel exists and every parameter gets a usable value. Returns the shapes as
+/// [`declared_launches`] does. Errors are `(line, problem)`.
 pub fn check_tunes(source: &str, options_sets: &[&str]) -> Result<Vec<TuneShape>, (usize, String)> {
-    let shapes = parse_tunes(source)?;
+    let shapes = declared_launches(source)?;
     if shapes.is_empty() {
         return Ok(shapes);
     }
@@ -264,6 +296,20 @@ mod tests {
         assert!(eval("M*2", &k).unwrap_err().contains("`M`"));
         assert!(eval("N**2", &k).unwrap_err().contains("missing operand"));
         assert!(eval("9223372036854775807*2", &k).unwrap_err().contains("overflows"));
+    }
+
+    #[test]
+    fn launch_lines_and_tune_lines_are_both_declared_launches() {
+        let src = format!("// clbake:launch gemm 8,8 A=1 B=1 C=1 tile=1 M=1 N=1 K=1 alpha=1\n// clbake:launched is another word\n{SRC}\n// clbake:launch gemm 64,32 M=32 N=64 K=16 A=M*K B=K*N C=M*N+1-1 alpha=0.5 tile=16*16");
+        let l = parse_launches(&src).unwrap();
+        assert_eq!(l.iter().map(|s| s.line).collect::<Vec<_>>(), [1, 6]);
+        let all = declared_launches(&src).unwrap();
+        // The tune line (line 3) and the identical launch line at the end count once.
+        assert_eq!(all.iter().map(|s| s.line).collect::<Vec<_>>(), [1, 3]);
+        assert!(check_tunes(&src, &[""]).is_ok());
+        let bad = format!("{SRC}\n// clbake:launch gemm 8 A=1");
+        assert_eq!(check_tunes(&bad, &[""]).unwrap_err().0, 4);
+        assert!(parse_launches("// clbake:launch k").unwrap_err().1.contains("`// clbake:launch` needs"));
     }
 
     #[test]

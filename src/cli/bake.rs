@@ -37,6 +37,12 @@ pub struct Args {
     /// Parallel compile jobs (0 = one per core).
     #[arg(long, default_value_t = 0)]
     jobs: usize,
+    /// Do not run the declared launches (`// clbake:launch`, `// clbake:tune` lines) before
+    /// capturing binaries. By default each runs once, with zero-filled buffers, so that code a
+    /// driver compiles at a kernel's first launch (PoCL: a work-group function per local
+    /// size) is in the binary and the application's first launch does not compile.
+    #[arg(long)]
+    no_warm: bool,
     /// Print a JSON summary on stdout (progress stays on stderr).
     #[arg(long)]
     json: bool,
@@ -54,6 +60,7 @@ struct Summary<'a> {
     devices: Vec<DeviceJson>,
     binaries: usize,
     uncompressed_bytes: usize,
+    warmed_launches: usize,
     seconds: f64,
 }
 
@@ -94,7 +101,15 @@ fn programs_from_bundle(bytes: &[u8], what: &Path) -> Result<Vec<ProgramSource>>
 /// Runs the bake.
 pub fn run(args: Args) -> Result<ExitCode> {
     if args.remote.remote.is_some() {
-        let local = super::remote::Local { from: args.from.as_deref(), out: args.out.as_deref(), device: &args.device, jobs: args.jobs, json: args.json };
+        let local = super::remote::Local {
+            from: args.from.as_deref(),
+            out: args.out.as_deref(),
+            device: &args.device,
+            jobs: args.jobs,
+            json: args.json,
+            tune: args.tune.tune.then_some((args.tune.tune_reps, args.tune.tune_candidates)),
+            no_warm: args.no_warm,
+        };
         return super::remote::run(&args.remote, &local);
     }
     let out = args.out.clone().context("--out FILE is required (or --remote HOST)")?;
@@ -132,18 +147,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!("  device {}: {}", d.index, d.fingerprint.describe());
     }
     let start = Instant::now();
-    let progress = |p: BakeProgress<'_>| {
-        let BakeProgress::Compiled { program, device, done, total, elapsed, binary_len } = p;
-        eprintln!(
-            "  [{done}/{total}] {program:<18} {:<28} {:>7.0} ms  {}",
-            device.fingerprint.device_name,
-            elapsed.as_secs_f64() * 1e3,
-            binary_len.map(|n| format!("{n} B")).unwrap_or_default()
-        );
-    };
-    let baked = cl::bake(&programs, &devices, &BakeOptions { capture: true, jobs: args.jobs }, &progress)?;
+    let progress = |p: BakeProgress<'_>| eprintln!("  {}", p.line());
+    // Tune first, so that launches are warmed with the local sizes the runtime will use.
+    let tunings = super::tune::measure(&args.tune, &programs, &devices)?;
+    let tuned = clbake::tuner::tuned_locals(&tunings);
+    let opts = BakeOptions { capture: true, jobs: args.jobs, warm: !args.no_warm, tuned };
+    let baked = cl::bake(&programs, &devices, &opts, &progress)?;
     let mut writer = cl::bundle_writer(&programs, &baked, &devices);
-    super::tune::add_tunings(&args.tune, &mut writer, &programs, &devices)?;
+    clbake::tuner::add_records(&mut writer, &tunings, &devices);
+    let warmed: usize = baked.iter().map(|b| b.warm.launches).sum();
+    if warmed > 0 {
+        eprintln!("ran {warmed} declared launch(es) before capturing binaries (--no-warm skips them)");
+    }
     let bytes = writer.to_bytes();
     write_atomic(&out, &bytes)?;
     let raw: usize = baked.iter().filter_map(|b| b.binary.as_ref().map(Vec::len)).sum();
@@ -160,6 +175,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .collect(),
             binaries: baked.len(),
             uncompressed_bytes: raw,
+            warmed_launches: warmed,
             seconds,
         })?;
     }

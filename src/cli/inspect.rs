@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clbake::core::format::{elf_section, scan, Bundle};
+use clbake::core::pocl::workgroup_functions;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +49,22 @@ struct BinaryJson {
     ratio: f64,
     checksum: String,
     payload_offset: u64,
+    /// PoCL work-group functions in the binary (`kernel/x-y-z[-goffs0][-smallgrid]`; `0-0-0`
+    /// is the generic one); empty for other drivers.
+    workgroup_functions: Vec<String>,
+    /// Why the binary could not be read (checksum, zstd), if it could not.
+    payload_error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TuningJson {
+    program: String,
+    fingerprint_hash: String,
+    kernel: String,
+    global: Vec<u64>,
+    local: Option<Vec<u64>>,
+    best_ns: u64,
+    default_ns: u64,
 }
 
 #[derive(Serialize)]
@@ -57,6 +74,7 @@ struct BundleJson {
     header: Vec<Field>,
     programs: Vec<ProgramJson>,
     binaries: Vec<BinaryJson>,
+    tunings: Vec<TuningJson>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +127,7 @@ fn describe(offset: usize, b: &Bundle<'_>) -> BundleJson {
         .enumerate()
         .map(|(index, e)| {
             let fp = e.fingerprint();
+            let payload = e.decompress();
             BinaryJson {
                 index,
                 program: b.programs().get(e.program as usize).map(|p| p.name.to_string()).unwrap_or_default(),
@@ -120,10 +139,25 @@ fn describe(offset: usize, b: &Bundle<'_>) -> BundleJson {
                 ratio: if e.uncompressed_len == 0 { 0.0 } else { e.compressed_len as f64 / e.uncompressed_len as f64 },
                 checksum: e.checksum.to_hex(),
                 payload_offset: e.payload_offset,
+                workgroup_functions: payload.as_deref().map(workgroup_functions).unwrap_or_default().iter().map(|w| w.to_string()).collect(),
+                payload_error: payload.err().map(|e| e.to_string()),
             }
         })
         .collect();
-    BundleJson { offset, total_bytes: b.len(), header: header_fields(b), programs, binaries }
+    let tunings = b
+        .tunings()
+        .iter()
+        .map(|t| TuningJson {
+            program: b.programs().get(t.program as usize).map(|p| p.name.to_string()).unwrap_or_default(),
+            fingerprint_hash: t.fingerprint_hash.to_hex(),
+            kernel: t.kernel.to_string(),
+            global: t.global().to_vec(),
+            local: t.local().map(<[u64]>::to_vec),
+            best_ns: t.best_ns,
+            default_ns: t.default_ns,
+        })
+        .collect();
+    BundleJson { offset, total_bytes: b.len(), header: header_fields(b), programs, binaries, tunings }
 }
 
 /// Inspects a file.
@@ -202,6 +236,35 @@ fn print_text(out: &Output) {
                     f.driver_version,
                     f.opencl_c_version,
                     f.address_bits
+                );
+            }
+            if let Some(err) = &e.payload_error {
+                println!("        payload unreadable: {err}");
+            }
+            let specialised: Vec<&str> = e.workgroup_functions.iter().map(String::as_str).filter(|w| !w.ends_with("/0-0-0")).collect();
+            if !e.workgroup_functions.is_empty() {
+                let generic = e.workgroup_functions.len() - specialised.len();
+                println!(
+                    "        PoCL work-group functions: {generic} generic, {} specialised{}{}",
+                    specialised.len(),
+                    if specialised.is_empty() { "" } else { ": " },
+                    specialised.join(", ")
+                );
+            }
+        }
+        if !b.tunings.is_empty() {
+            println!("  tuning records ({}):", b.tunings.len());
+            for t in &b.tunings {
+                let local = t.local.as_ref().map_or_else(|| "driver's choice".to_string(), |l| format!("{l:?}"));
+                println!(
+                    "    {:<18} {:<18} global {:<16} local {:<16} {:.3} ms (NULL {:.3} ms)  device {}",
+                    t.program,
+                    t.kernel,
+                    format!("{:?}", t.global),
+                    local,
+                    t.best_ns as f64 / 1e6,
+                    t.default_ns as f64 / 1e6,
+                    &t.fingerprint_hash[..16]
                 );
             }
         }

@@ -54,6 +54,11 @@ pub struct Local<'a> {
     pub jobs: usize,
     /// `--json`: a summary on stdout.
     pub json: bool,
+    /// `--tune`, `--tune-reps`, `--tune-candidates` (passed as `CLBAKE_TUNE=1`,
+    /// `CLBAKE_TUNE_REPS`, `CLBAKE_TUNE_CANDIDATES`).
+    pub tune: Option<(usize, usize)>,
+    /// `--no-warm` (passed as `CLBAKE_WARM=0`).
+    pub no_warm: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -289,6 +294,12 @@ fn round_trip(
     }
     if local.jobs != 0 {
         env.push_str(&format!("CLBAKE_JOBS={} ", local.jobs));
+    }
+    if let Some((reps, candidates)) = local.tune {
+        env.push_str(&format!("CLBAKE_TUNE=1 CLBAKE_TUNE_REPS={reps} CLBAKE_TUNE_CANDIDATES={candidates} "));
+    }
+    if local.no_warm {
+        env.push_str("CLBAKE_WARM=0 ");
     }
     let runner = r.runner.as_deref().map(|s| format!("{} ", s.trim())).unwrap_or_default();
     let command = format!(

@@ -2,9 +2,8 @@
 
 use anyhow::{Context, Result};
 use clbake::core::cl::DeviceInfo;
-use clbake::core::format::BundleWriter;
 use clbake::core::source::ProgramSource;
-use clbake::tuner::{self, Measured, TuneOptions};
+use clbake::tuner::{self, DeviceTunings, Measured, TuneOptions};
 
 /// Options of `clbake bake` that control tuning.
 #[derive(clap::Args, Clone, Debug)]
@@ -22,16 +21,15 @@ pub struct TuneArgs {
     pub tune_candidates: usize,
 }
 
-/// Tunes `programs` (added to `writer` in this order, so program `i` has index `i`) on every
-/// device and adds the records; prints one line per shape on stderr. Returns the number of
-/// records added.
-pub fn add_tunings(args: &TuneArgs, writer: &mut BundleWriter, programs: &[ProgramSource], devices: &[DeviceInfo]) -> Result<usize> {
+/// Tunes `programs` on every device (nothing without `--tune`); prints one line per shape on
+/// stderr.
+pub fn measure(args: &TuneArgs, programs: &[ProgramSource], devices: &[DeviceInfo]) -> Result<Vec<DeviceTunings>> {
     if !args.tune {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let opts = TuneOptions { reps: args.tune_reps.max(1), max_candidates: args.tune_candidates.max(1) };
-    let mut added = 0;
-    for device in devices {
+    let mut out = Vec::new();
+    for (index, device) in devices.iter().enumerate() {
         eprintln!("tuning local work sizes on device {}: {}", device.index, device.fingerprint.describe());
         let progress = |p: &ProgramSource, m: &Measured| {
             let l = &m.launch;
@@ -52,13 +50,10 @@ pub fn add_tunings(args: &TuneArgs, writer: &mut BundleWriter, programs: &[Progr
         for s in skipped {
             eprintln!("  {:<18} {:<18} skipped: reqd_work_group_size fixes its local size", programs[s.program].name, s.kernel);
         }
-        for m in measured {
-            writer.add_tuning(m.program as u32, device.fingerprint.hash(), m.launch);
-            added += 1;
-        }
+        out.push(DeviceTunings { device: index, measured });
     }
-    if added == 0 {
+    if out.iter().all(|d| d.measured.is_empty()) {
         eprintln!("no `// clbake:tune` lines in these kernels: nothing tuned");
     }
-    Ok(added)
+    Ok(out)
 }

@@ -202,3 +202,57 @@ fn bake_json_summary_is_for_tools() {
     // Progress stays on stderr.
     assert!(String::from_utf8_lossy(&out.stderr).contains("[1/1]"));
 }
+
+/// The specialised PoCL work-group functions of each binary in a bundle, via `clbake inspect --json`.
+fn specialised_functions(bundle: &std::path::Path) -> Vec<Vec<String>> {
+    let out = run_ok(command(&clbake_bin()).args(["inspect", "--json"]).arg(bundle));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["bundles"][0]["binaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["workgroup_functions"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).filter(|w| !w.ends_with("/0-0-0")).collect())
+        .collect()
+}
+
+#[test]
+fn bake_runs_declared_launches_so_the_binary_holds_their_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let kernels = dir.path().join("k");
+    std::fs::create_dir(&kernels).unwrap();
+    // A 2-D launch with an explicit tune line and a launch line of another size; the kernel
+    // writes only inside the declared buffer.
+    std::fs::write(
+        kernels.join("scale.cl"),
+        "// clbake:launch scale 64,4 y=64*4 n=64*4 a=2.5\n\
+         // clbake:tune scale 32,2 y=64 n=64 a=1\n\
+         __kernel void scale(__global float* y, int n, float a) {\n\
+           int i = get_global_id(1) * get_global_size(0) + get_global_id(0);\n\
+           if (i < n) y[i] = a * (float)i;\n\
+         }\n",
+    )
+    .unwrap();
+    let (warm, cold) = (dir.path().join("warm.clbk"), dir.path().join("cold.clbk"));
+    let out = run_ok(command(&clbake_bin()).args(["bake", "--json", "--kernels"]).arg(&kernels).arg("-o").arg(&warm));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["warmed_launches"], 2, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 launches warmed"));
+    run_ok(command(&clbake_bin()).args(["bake", "--no-warm", "--kernels"]).arg(&kernels).arg("-o").arg(&cold));
+    // PoCL keeps one work-group function per launch configuration that ran: the two declared
+    // ones are in the warm binary, none in the cold one.
+    let (w, c) = (specialised_functions(&warm), specialised_functions(&cold));
+    assert_eq!(w.len(), 1);
+    assert!(!w[0].is_empty() && w[0].iter().all(|f| f.starts_with("scale/")), "{w:?}");
+    assert_eq!(c, vec![Vec::<String>::new()]);
+}
+
+#[test]
+fn a_bad_launch_line_fails_the_bake_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("k.cl"), "__kernel void k(__global float* y, int n) {}\n// clbake:launch k 64 y=n\n").unwrap();
+    let out = command(&clbake_bin()).args(["bake", "--kernels"]).arg(dir.path()).arg("-o").arg(dir.path().join("o.clbk")).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("k.cl: line 2: ") && err.contains("clbake:launch k 64 y=n") && err.contains("`n` is not a number or an argument given on the line"), "{err}");
+    assert!(!dir.path().join("o.clbk").exists(), "nothing written on error");
+}

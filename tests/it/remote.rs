@@ -79,10 +79,12 @@ fn bake_remote_round_trip_lands_in_kernels_precompiled() {
 
     let work = sshd.dir.path().join("remote-work");
     let out = run_ok(
-        sshd.bake(&["--json", "--runner", "env POCL_KERNEL_CACHE=0", "--remote-dir"]).arg(&work).current_dir(crate_root.path()),
+        sshd.bake(&["--json", "--tune", "--tune-reps", "1", "--tune-candidates", "2", "--runner", "env POCL_KERNEL_CACHE=0", "--remote-dir"])
+            .arg(&work)
+            .current_dir(crate_root.path()),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for step in ["1/4", "2/4", "3/4", "4/4", "self-bake: [1/"] {
+    for step in ["1/4", "2/4", "3/4", "4/4", "self-bake: [1/", "self-bake: tuning", "launches warmed"] {
         assert!(stderr.contains(step), "no progress line {step:?} in:\n{stderr}");
     }
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -100,6 +102,8 @@ fn bake_remote_round_trip_lands_in_kernels_precompiled() {
     for (i, _) in names.iter().enumerate() {
         assert!(bundle.binaries().iter().any(|b| b.program as usize == i), "program {} has no binary", names[i]);
     }
+    // --tune travels: the board measured local sizes for the `// clbake:tune` shapes.
+    assert!(!bundle.tunings().is_empty(), "no tuning records:\n{stderr}");
     for b in bundle.binaries() {
         // Verified bytes (checksum of the uncompressed binary), keyed to the embedded source.
         assert!(!b.decompress().unwrap().is_empty());

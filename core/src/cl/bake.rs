@@ -1,6 +1,6 @@
 //! Baking: compile every program for every device, capture binaries, write a bundle.
 
-use super::{build_from_source, capture_binary, ClError, DeviceInfo};
+use super::{build_from_source, capture_binary, warm, ClError, DeviceInfo, WarmReport};
 use crate::format::BundleWriter;
 use crate::source::ProgramSource;
 use opencl3::context::Context;
@@ -15,12 +15,34 @@ pub struct BakeOptions {
     pub capture: bool,
     /// Worker threads compiling in parallel; 0 means one per available core.
     pub jobs: usize,
+    /// Run each declared launch (`// clbake:launch`, `// clbake:tune`) once before capturing
+    /// a binary, so that code the driver compiles at a kernel's first launch is in the
+    /// binary (see [`super::warm`]). Only when capturing.
+    pub warm: bool,
+    /// Local sizes to warm launches with (tuned ones); launches not listed use the driver's
+    /// choice, as the runtime does.
+    pub tuned: Vec<TunedLocal>,
 }
 
 impl Default for BakeOptions {
     fn default() -> Self {
-        BakeOptions { capture: true, jobs: 0 }
+        BakeOptions { capture: true, jobs: 0, warm: true, tuned: Vec::new() }
     }
+}
+
+/// A tuned local size, which the runtime passes for this launch instead of `NULL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TunedLocal {
+    /// Index into the `programs` slice given to [`bake`].
+    pub program: usize,
+    /// Index into the `devices` slice given to [`bake`].
+    pub device: usize,
+    /// Kernel name.
+    pub kernel: String,
+    /// Global size.
+    pub global: Vec<usize>,
+    /// Local size.
+    pub local: Vec<usize>,
 }
 
 /// Progress events, reported as each compile starts and ends.
@@ -40,7 +62,28 @@ pub enum BakeProgress<'a> {
         elapsed: Duration,
         /// Size of the captured binary, if any.
         binary_len: Option<usize>,
+        /// What warming did (nothing when not warming).
+        warm: &'a WarmReport,
     },
+}
+
+impl BakeProgress<'_> {
+    /// One line for progress output: `[done/total] PROGRAM DEVICE  TIME  SIZE, N launches warmed`,
+    /// followed by one `  launch skipped: ...` line per declared launch that could not run.
+    pub fn line(&self) -> String {
+        let BakeProgress::Compiled { program, device, done, total, elapsed, binary_len, warm } = self;
+        let mut s = format!("[{done}/{total}] {program:<18} {:<28} {:>7.0} ms", device.fingerprint.device_name, elapsed.as_secs_f64() * 1e3);
+        if let Some(n) = binary_len {
+            s += &format!("  {n} B");
+        }
+        if warm.launches > 0 {
+            s += &format!(", {} launch{} warmed", warm.launches, if warm.launches == 1 { "" } else { "es" });
+        }
+        for skipped in &warm.skipped {
+            s += &format!("\n    launch skipped: {skipped}");
+        }
+        s
+    }
 }
 
 /// The result of baking one program for one device.
@@ -52,12 +95,14 @@ pub struct BakedProgram {
     pub device: usize,
     /// The captured binary (`None` when only checking).
     pub binary: Option<Vec<u8>>,
-    /// Compile time.
+    /// Compile time (warming included).
     pub elapsed: Duration,
+    /// What warming did.
+    pub warm: WarmReport,
 }
 
-/// Compiles every program for every device, in parallel, creating all kernels before
-/// capturing a binary. The first build failure is returned with the driver's log; results
+/// Compiles every program for every device, in parallel, creating all kernels and running the
+/// declared launches (with [`BakeOptions::warm`]) before capturing a binary. The first build failure is returned with the driver's log; results
 /// are sorted by (program, device) so output does not depend on thread timing.
 pub fn bake(
     programs: &[ProgramSource],
@@ -86,8 +131,20 @@ pub fn bake(
                 let Some(&(p, d)) = jobs.get(i) else { break };
                 let prog = &programs[p];
                 let start = Instant::now();
+                let mut warmed = WarmReport::default();
                 let r = build_from_source(&contexts[d], devices[d].id, &prog.name, &prog.source, &prog.options)
-                    .and_then(|built| if opts.capture { capture_binary(&built.program).map(Some) } else { Ok(None) })
+                    .and_then(|built| {
+                        if !opts.capture {
+                            return Ok(None);
+                        }
+                        if opts.warm {
+                            let local_for = |kernel: &str, global: &[usize]| {
+                                opts.tuned.iter().find(|t| t.program == p && t.device == d && t.kernel == kernel && t.global == global).map(|t| t.local.clone())
+                            };
+                            warmed = warm(&contexts[d], prog, &built, &local_for)?;
+                        }
+                        capture_binary(&built.program).map(Some)
+                    })
                     .map_err(|e| match e {
                         ClError::Build { program, options, device, log, .. } => {
                             ClError::Build { program, file: Some(prog.file.clone()), options, device, log }
@@ -103,9 +160,10 @@ pub fn bake(
                     total,
                     elapsed,
                     binary_len: r.as_ref().ok().and_then(|b| b.as_ref().map(Vec::len)),
+                    warm: &warmed,
                 });
                 let failed = r.is_err();
-                results.lock().unwrap_or_else(|e| e.into_inner()).push(r.map(|binary| BakedProgram { program: p, device: d, binary, elapsed }));
+                results.lock().unwrap_or_else(|e| e.into_inner()).push(r.map(|binary| BakedProgram { program: p, device: d, binary, elapsed, warm: warmed }));
                 if failed {
                     // Stop handing out new work; running compiles finish.
                     next.store(usize::MAX / 2, Ordering::Relaxed);

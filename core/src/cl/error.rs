@@ -42,6 +42,18 @@ pub enum ClError {
         /// The driver's build log (file and line of each error are in it).
         log: String,
     },
+    /// A `// clbake:launch` or `// clbake:tune` line cannot be used with its program.
+    #[error("{}: program `{program}`, line {line}: {problem}", file.display())]
+    Declaration {
+        /// Program name.
+        program: String,
+        /// The kernel file it came from.
+        file: PathBuf,
+        /// Line of the expanded source.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
     /// Build options or a kernel name contain a NUL byte and cannot be passed to the driver.
     #[error("{what} contains a NUL byte")]
     Nul {
