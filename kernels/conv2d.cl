@@ -14,6 +14,9 @@
 // clbake:variant relu -DACT=1
 // clbake:variant relu6 -DACT=2
 // clbake:tune conv2d_3x3 64,64,16 N=1 C_in=8 H=64 W=64 C_out=16 stride=1 pad=1 H_out=64 W_out=64 in=N*C_in*H*W w=C_out*C_in*9 bias=C_out out=N*C_out*H_out*W_out
+// The digits demo's two convolutions (src/cli/demo.rs, 450 images), warmed at bake time:
+// clbake:launch conv2d_3x3 8,8,3600 N=450 C_in=1 H=8 W=8 C_out=8 stride=1 pad=1 H_out=8 W_out=8 in=N*C_in*H*W w=C_out*C_in*9 bias=C_out out=N*C_out*H_out*W_out
+// clbake:launch conv2d_3x3 4,4,7200 N=450 C_in=8 H=4 W=4 C_out=16 stride=1 pad=1 H_out=4 W_out=4 in=N*C_in*H*W w=C_out*C_in*9 bias=C_out out=N*C_out*H_out*W_out
 #include "common.h"
 
 __kernel void conv2d(__global const float* in,

@@ -12,6 +12,8 @@
 // clbake:variant none -DACT=0
 // clbake:variant relu -DACT=1
 // clbake:tune dense 256,64 N=64 K=512 M=256 x=N*K w=M*K bias=M y=N*M
+// The digits demo's classifier (src/cli/demo.rs, 450 images), warmed at bake time:
+// clbake:launch dense 10,450 N=450 K=64 M=10 x=N*K w=M*K bias=M y=N*M
 #include "common.h"
 
 __kernel void dense(__global const float* x,

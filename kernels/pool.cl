@@ -9,6 +9,9 @@
  * nothing.
  */
 // clbake:tune max_pool2d 32,32,64 NC=64 H=64 W=64 K=2 stride=2 H_out=32 W_out=32 in=NC*H*W out=NC*H_out*W_out
+// The digits demo's two poolings (src/cli/demo.rs, 450 images), warmed at bake time:
+// clbake:launch max_pool2d 4,4,3600 NC=3600 H=8 W=8 K=2 stride=2 H_out=4 W_out=4 in=NC*H*W out=NC*H_out*W_out
+// clbake:launch max_pool2d 2,2,7200 NC=7200 H=4 W=4 K=2 stride=2 H_out=2 W_out=2 in=NC*H*W out=NC*H_out*W_out
 #include "common.h"
 
 __kernel void max_pool2d(__global const float* in,

@@ -81,3 +81,28 @@ fn demo_works_when_the_bake_was_skipped() {
     }
     assert_correct(&report);
 }
+
+/// PoCL's debug lines about work-group functions in a demo run: (compiled, taken from the
+/// program binary).
+fn workgroup_function_events(env: &[(&str, &str)]) -> (usize, usize) {
+    let mut c = command(&clbake_bin());
+    c.args(["demo", "--json"]).env("POCL_DEBUG", "all");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = run_ok(&mut c);
+    let err = String::from_utf8_lossy(&out.stderr);
+    (err.matches("Linking final module").count(), err.matches("Using a cached WG function").count())
+}
+
+#[test]
+fn the_first_inference_compiles_nothing_from_embedded_binaries() {
+    // The build script ran the demo's declared launches (`// clbake:launch` in kernels/)
+    // before capturing, so PoCL finds each launch's work-group function in the binary.
+    let (compiled, cached) = workgroup_function_events(&[]);
+    assert_eq!(compiled, 0, "PoCL compiled work-group functions at the first inference");
+    assert_eq!(cached, 5, "the demo's five launches");
+    // From source, PoCL compiles each of them: what the embedded binaries save.
+    let (compiled, _) = workgroup_function_events(&[("CLBAKE_EMBEDDED", "off")]);
+    assert_eq!(compiled, 5);
+}
