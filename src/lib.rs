@@ -63,7 +63,7 @@ pub use embedded::Embedded;
 pub use error::LoadError;
 pub use lazy::LazyPrograms;
 pub use launch::{Half, KernelSet, Launch, LaunchError, Local};
-pub use loader::{LoadOptions, LoadedProgram, ProgramId, Programs};
+pub use loader::{binary_threads, LoadOptions, LoadedProgram, ProgramId, Programs, MIN_BINARY_THREADS};
 pub use model::{Element, Tensor, TensorInfo};
 pub use report::{write_misses, CacheEvent, CacheEventKind, CacheReport, CacheState, LoadPath, LoadReport, Miss, MissReason, ProgramReport};
 pub use session::Session;

@@ -1,7 +1,8 @@
 //! Load order: embedded binary for this fingerprint, else the disk cache entry, else compile
 //! the embedded source (and store its binary in the cache). Every miss of a binary path is
 //! recorded and falls through; nothing unverified reaches the driver. A crash sentinel guards
-//! every binary handed to the driver (see [`crate::cache`]).
+//! every binary handed to the driver (see [`crate::cache`]). Embedded binaries load on
+//! several threads ([`binary_threads`]).
 
 use crate::cache::sentinel::{self, Sentinel, Source};
 use crate::cache::serve::{self, Ctx};
@@ -15,6 +16,7 @@ use opencl3::kernel::Kernel;
 use opencl3::program::Program;
 use std::marker::PhantomData;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -31,7 +33,8 @@ pub trait ProgramId: Copy {
 pub struct LoadOptions {
     /// Try embedded binaries (default true; `CLBAKE_EMBEDDED=off` turns it off).
     pub embedded: bool,
-    /// Threads compiling programs that must come from source; 0 = one per core
+    /// Threads loading programs: embedded binaries (0 = as [`binary_threads`] says), and
+    /// programs that must come from the disk cache or source (0 = one per core)
     /// (`CLBAKE_JOBS`).
     pub jobs: usize,
     /// The disk cache directory; `None` = no disk cache. [`LoadOptions::default`] has none
@@ -70,7 +73,7 @@ impl LoadOptions {
         self
     }
 
-    /// Sets the number of compile threads (0 = one per core).
+    /// Sets the number of loading threads (0 = the default, see [`LoadOptions::jobs`]).
     pub fn with_jobs(mut self, jobs: usize) -> Self {
         self.jobs = jobs;
         self
@@ -216,20 +219,18 @@ pub(crate) fn load_all(session: &Session, bytes: &[u8], opts: &LoadOptions) -> R
     let n = bundle.programs().len();
     let mut built: Vec<Option<BuiltProgram>> = (0..n).map(|_| None).collect();
     let mut reports: Vec<ProgramReport> = Vec::with_capacity(n);
-    for (i, prog) in bundle.programs().iter().enumerate() {
-        let t = Instant::now();
-        let mut report = ProgramReport::new(prog.name, LoadPath::Source);
-        match try_embedded(session, &bundle, i as u32, prog, opts, cache.as_ref(), &mut report, &mut cache_report.events) {
+    for (i, (result, mut report, events)) in load_embedded(session, &bundle, opts, cache.as_ref()).into_iter().enumerate() {
+        cache_report.events.extend(events);
+        match result {
             Ok(b) => {
                 report.path = LoadPath::Embedded;
                 built[i] = Some(b);
             }
             Err(reason) => {
-                log::info!("{}: embedded binary missed: {reason}", prog.name);
+                log::info!("{}: embedded binary missed: {reason}", report.name);
                 report.misses.push(Miss { path: LoadPath::Embedded, reason });
             }
         }
-        report.total_ms = ms(t);
         reports.push(report);
     }
     let todo: Vec<usize> = (0..n).filter(|&i| built[i].is_none()).collect();
@@ -271,6 +272,66 @@ pub(crate) fn load_all(session: &Session, bytes: &[u8], opts: &LoadOptions) -> R
         .collect();
     let report = LoadReport { device: session.device.fingerprint.clone(), parse_ms, total_ms: ms(start), programs: reports, cache: cache_report };
     Ok((programs, report, cache))
+}
+
+/// One embedded load: the program or why it missed, its report, cache events.
+type EmbeddedLoad = (Result<BuiltProgram, MissReason>, ProgramReport, Vec<CacheEvent>);
+
+/// Threads loading embedded binaries. `jobs` > 0 is taken as is (`CLBAKE_JOBS`); 0 means
+/// one per core, at least [`MIN_BINARY_THREADS`], on a CPU device, and one thread on other
+/// devices. On a CPU device (PoCL) loading a binary is mostly the driver's file and loader
+/// work (PoCL writes each binary into a scratch directory, `fdatasync`s it and `dlopen`s its
+/// kernels), so threads overlap even on two cores: 14 programs took 57 ms on one thread and
+/// 30 ms on four on a 2-core machine. NVIDIA's driver serialises binary loads inside: on an
+/// H200, 16 threads took 6 ms where one took 4 ms (see `BENCHMARKS.md`).
+pub fn binary_threads(jobs: usize, programs: usize, device_type: &str) -> usize {
+    let n = match jobs {
+        0 if device_type.contains("CPU") => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).max(MIN_BINARY_THREADS),
+        0 => 1,
+        n => n,
+    };
+    n.min(programs).max(1)
+}
+
+/// The least number of threads loading embedded binaries by default on a CPU device.
+pub const MIN_BINARY_THREADS: usize = 4;
+
+/// Tries the embedded binary of every program of `bundle`, on [`binary_threads`] threads.
+/// Results are in program order. A process that crashes while several binaries load leaves
+/// a crash sentinel for each, so the next start quarantines all of them (they are then
+/// served from source and the disk cache: slower, never unsafe).
+fn load_embedded(session: &Session, bundle: &Bundle<'_>, opts: &LoadOptions, cache: Option<&DiskCache>) -> Vec<EmbeddedLoad> {
+    let programs = bundle.programs();
+    let one = |i: usize| -> EmbeddedLoad {
+        let prog = &programs[i];
+        let t = Instant::now();
+        let mut report = ProgramReport::new(prog.name, LoadPath::Source);
+        let mut events = Vec::new();
+        let r = try_embedded(session, bundle, i as u32, prog, opts, cache, &mut report, &mut events);
+        report.total_ms = ms(t);
+        (r, report, events)
+    };
+    let threads = if opts.embedded { binary_threads(opts.jobs, programs.len(), &session.device.device_type) } else { 1 };
+    if threads <= 1 {
+        return (0..programs.len()).map(one).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<(usize, EmbeddedLoad)>> = Mutex::new(Vec::with_capacity(programs.len()));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= programs.len() {
+                    break;
+                }
+                let r = one(i);
+                done.lock().unwrap_or_else(|e| e.into_inner()).push((i, r));
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The embedded binary for this device, verified, under a crash sentinel.
