@@ -10,7 +10,7 @@
 #   --no-model    skip the model-size section (the slowest build)
 # Env: CARGO_TARGET_DIR (default <repo>/target), BENCH_RUNS (5), BENCH_RUNS_AARCH64 (5),
 #      BENCH_RUNS_AARCH64_SOURCE (2: a source start takes minutes under qemu),
-#      BENCH_AARCH64_ROWS (a,d,e,d_nospec,e_nospec), BENCH_MODEL_SIZES_MB (1,4,16,64,256,512),
+#      BENCH_AARCH64_ROWS (a,d,d_jobs1,e,e_unwarmed), BENCH_MODEL_SIZES_MB (1,4,16,64,256,512),
 #      BENCH_SYNTH_PROGRAMS (128), PYTHON (python3).
 #
 # What it controls: each bench runs alone (they time start-up); PoCL's kernel cache is off in

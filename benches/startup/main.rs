@@ -14,7 +14,7 @@
 //! (adds a CLBAKE_JOBS=1 row to `rows`), `lazy`, `programs`, `aarch64` (needs `--aarch64`).
 //! Runs: `BENCH_RUNS` (5) per row; aarch64: `BENCH_RUNS_AARCH64` (as BENCH_RUNS), its source
 //! row `BENCH_RUNS_AARCH64_SOURCE` (2: one takes minutes under qemu), rows
-//! `BENCH_AARCH64_ROWS` (a,d,e,d_nospec,e_nospec; b and c each need a source compile to warm).
+//! `BENCH_AARCH64_ROWS` (a,d,d_jobs1,e,e_unwarmed; b and c each need a source compile to warm).
 //! Results: `<target>/bench/results/<out>.json` (default `startup`).
 
 #[path = "../common/mod.rs"]
@@ -87,6 +87,9 @@ fn ratios(rows: &Value) -> Value {
         ("c_over_d", "c", "d", ""),
         ("d_over_e", "d", "e", "<= 1.2"),
         ("d_nocache_over_e", "d_nocache", "e", ""),
+        ("d_jobs1_over_d", "d_jobs1", "d", ""),
+        ("e_unwarmed_over_e", "e_unwarmed", "e", ""),
+        ("a_over_e", "a", "e", ""),
         ("d_nospec_over_e_nospec", "d_nospec", "e_nospec", ""),
         ("a_over_d_nospec", "a", "d_nospec", ""),
         ("a_jobs1_over_a", "a_jobs1", "a", ""),
@@ -125,9 +128,9 @@ fn orchestrate(args: &[String]) -> R<()> {
         if section("parallel") {
             keys.push("a_jobs1");
         }
-        keys.extend(["b", "c", "d", "d_nocache", "e"]);
+        keys.extend(["b", "c", "d", "d_nocache", "d_jobs1", "e"]);
         if driver == Driver::Pocl {
-            keys.extend(["d_nospec", "e_nospec"]);
+            keys.push("e_unwarmed");
         }
         let t = Target {
             clbake: clbake.clone(),
@@ -201,7 +204,7 @@ fn aarch64(paths: &str, runs: usize, source_runs: usize) -> R<Value> {
         prefix: "aarch64".into(),
     };
     let keys_env =
-        std::env::var("BENCH_AARCH64_ROWS").unwrap_or_else(|_| "a,d,e,d_nospec,e_nospec".into());
+        std::env::var("BENCH_AARCH64_ROWS").unwrap_or_else(|_| "a,d,d_jobs1,e,e_unwarmed".into());
     let known = [
         "a",
         "a_jobs1",
@@ -209,7 +212,9 @@ fn aarch64(paths: &str, runs: usize, source_runs: usize) -> R<Value> {
         "c",
         "d",
         "d_nocache",
+        "d_jobs1",
         "e",
+        "e_unwarmed",
         "d_nospec",
         "e_nospec",
     ];

@@ -9,14 +9,16 @@
 //! | c | clbake disk-cache hit | `CLBAKE_EMBEDDED=off CLBAKE_CACHE_DIR=<dir>`, warmed once | off |
 //! | d | clbake embedded binary (default options: disk cache on, fresh dir) | `CLBAKE_CACHE_DIR=<empty dir>` | off |
 //! | d_nocache | embedded binary, disk cache off (no crash sentinel files) | `CLBAKE_CACHE_DIR=off` | off |
+//! | d_jobs1 | embedded binary, loaded on one thread | + `CLBAKE_JOBS=1` | off |
 //! | e | the floor: raw OpenCL from memory, no clbake code | floor child | off |
+//! | e_unwarmed | the floor with binaries captured without running the declared launches (`clbake bake --no-warm`) | floor child | off |
 //! | d_nospec, e_nospec | (d) and (e) with `POCL_WORK_GROUP_SPECIALIZATION=0` (PoCL only) | | off |
 //!
 //! PoCL compiles a work-group function specialised for the local size at the first enqueue
-//! of a kernel unless the binary already holds one for that size (it holds them only when
-//! they were in PoCL's kernel cache when the binary was captured). With specialisation off it
-//! runs the generic work-group function every PoCL binary holds: the `_nospec` rows show how
-//! much of a first inference is that JIT.
+//! of a kernel unless the binary already holds one for that size; it holds one when the
+//! kernel ran with that size before the binary was captured, which is what baking's warm
+//! launches do. `e_unwarmed` shows a first inference without them. With specialisation off
+//! PoCL runs the generic work-group function every PoCL binary holds (`_nospec` rows).
 
 use crate::common::{self, kv, run_json, Stat, R};
 use crate::floor;
@@ -124,7 +126,8 @@ struct Row {
     key: &'static str,
     label: &'static str,
     env: Vec<(String, String)>,
-    floor: bool,
+    /// The floor child's binaries (a floor row), else a demo row.
+    floor: Option<PathBuf>,
     expect: Option<&'static str>,
     samples: Vec<Sample>,
 }
@@ -163,10 +166,7 @@ fn demo_sample(report: &Value, wall_ms: f64) -> Sample {
 }
 
 fn run_row(t: &Target, row: &Row, images: usize) -> R<Sample> {
-    if row.floor {
-        let dir = common::bench_dir()
-            .join("scratch")
-            .join(format!("{}-floor-bins", t.prefix));
+    if let Some(dir) = &row.floor {
         let n = images.to_string();
         let (v, wall) = run_json(&mut t.command(
             &t.bench,
@@ -204,8 +204,8 @@ fn run_row(t: &Target, row: &Row, images: usize) -> R<Sample> {
     Ok(s)
 }
 
-/// Runs the rows named in `keys` (a subset of a, a_jobs1, b, c, d, d_nocache, e, d_nospec,
-/// e_nospec) `runs` times each, the source rows (a, a_jobs1) `source_runs` times, and returns
+/// Runs the rows named in `keys` (a subset of a, a_jobs1, b, c, d, d_nocache, d_jobs1, e,
+/// e_unwarmed, d_nospec, e_nospec) `runs` times each, the source rows (a, a_jobs1) `source_runs` times, and returns
 /// their statistics as JSON.
 pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -> R<Value> {
     let scratch = |name: &str| common::fresh_dir(&format!("{}-{name}", t.prefix));
@@ -224,7 +224,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
     println!("[{}] device: {}", t.prefix, fp.describe());
 
     let mut rows: Vec<Row> = Vec::new();
-    let mut floor_ready = false;
+    let mut floor_bins: Option<PathBuf> = None;
     let mut binaries = Value::Null;
     for &key in keys {
         let row = match key {
@@ -235,7 +235,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                     key,
                     label: "source, driver cache off",
                     env,
-                    floor: false,
+                    floor: None,
                     expect: Some("source"),
                     samples: vec![],
                 }
@@ -247,7 +247,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                     key,
                     label: "source, driver cache off, CLBAKE_JOBS=1",
                     env,
-                    floor: false,
+                    floor: None,
                     expect: Some("source"),
                     samples: vec![],
                 }
@@ -260,7 +260,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                     key,
                     label: "source, driver's own kernel cache warm",
                     env,
-                    floor: false,
+                    floor: None,
                     expect: Some("source"),
                     samples: vec![],
                 }
@@ -289,7 +289,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                     key,
                     label: "clbake disk-cache hit",
                     env,
-                    floor: false,
+                    floor: None,
                     expect: Some("cache"),
                     samples: vec![],
                 }
@@ -301,7 +301,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                     key,
                     label: "clbake embedded binary",
                     env,
-                    floor: false,
+                    floor: None,
                     expect: Some("embedded"),
                     samples: vec![],
                 }
@@ -313,8 +313,57 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                     key,
                     label: "clbake embedded binary, disk cache off",
                     env,
-                    floor: false,
+                    floor: None,
                     expect: Some("embedded"),
+                    samples: vec![],
+                }
+            }
+            "d_jobs1" => {
+                let mut env = t.driver.cold(&scratch("d-jobs1")?);
+                env.extend([kv("CLBAKE_CACHE_DIR", &d_cache), kv("CLBAKE_JOBS", "1")]);
+                Row {
+                    key,
+                    label: "clbake embedded binary, loaded on one thread",
+                    env,
+                    floor: None,
+                    expect: Some("embedded"),
+                    samples: vec![],
+                }
+            }
+            "e_unwarmed" => {
+                // The same programs baked again on this device without the warm launches.
+                let bundle = scratch("unwarmed")?.join("unwarmed.clbk");
+                let from = t.clbake.to_str().unwrap_or_default().to_string();
+                let out = bundle.to_str().unwrap_or_default().to_string();
+                let env = t.driver.cold(&scratch("unwarmed-bake")?);
+                let status = t
+                    .command(&t.clbake, &["bake", "--from", &from, "--no-warm", "-o", &out], &env)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()?;
+                let bins = scratch("unwarmed-bins")?;
+                let prepared = if status.success() {
+                    floor::prepare(&bundle, &fp, &bins).map_err(|e| e.to_string())
+                } else {
+                    Err(format!("`clbake bake --no-warm` failed: {status}"))
+                };
+                match prepared {
+                    Ok(p) => println!(
+                        "[{}] floor without warm launches: {} binaries, {} bytes uncompressed, {} PoCL work-group functions specialised for a local size",
+                        t.prefix, p.programs, p.bytes, p.specialised
+                    ),
+                    Err(e) => {
+                        println!("[{}] skipping row (e_unwarmed): {e}", t.prefix);
+                        notes.insert("e_unwarmed".into(), json!(e));
+                        continue;
+                    }
+                }
+                Row {
+                    key,
+                    label: "floor, binaries captured without the warm launches",
+                    env: t.driver.cold(&scratch("e-unwarmed")?),
+                    floor: Some(bins),
+                    expect: None,
                     samples: vec![],
                 }
             }
@@ -328,22 +377,22 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                     key,
                     label: "clbake embedded binary, PoCL work-group specialisation off",
                     env,
-                    floor: false,
+                    floor: None,
                     expect: Some("embedded"),
                     samples: vec![],
                 }
             }
             "e_nospec" => {
-                if !floor_ready {
+                let Some(bins) = floor_bins.clone() else {
                     continue;
-                }
+                };
                 let mut env = t.driver.cold(&scratch("e-nospec")?);
                 env.push(kv("POCL_WORK_GROUP_SPECIALIZATION", "0"));
                 Row {
                     key,
                     label: "floor, PoCL work-group specialisation off",
                     env,
-                    floor: true,
+                    floor: Some(bins),
                     expect: None,
                     samples: vec![],
                 }
@@ -357,7 +406,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                             t.prefix, p.programs, p.bytes, p.specialised
                         );
                         binaries = json!({ "programs": p.programs, "bytes": p.bytes, "pocl_specialised_workgroup_functions": p.specialised });
-                        floor_ready = true;
+                        floor_bins = Some(bins.clone());
                     }
                     Err(e) => {
                         println!("[{}] skipping row (e): {e}", t.prefix);
@@ -370,7 +419,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                     key,
                     label: "floor: raw clCreateProgramWithBinary from memory",
                     env,
-                    floor: true,
+                    floor: Some(bins),
                     expect: None,
                     samples: vec![],
                 }
