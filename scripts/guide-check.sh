@@ -159,6 +159,9 @@ show clbake inspect "$BIN"
 expect "programs (3):"
 expect "binaries (3):"
 expect 'reduce_max         options "-DOP_MAX"'
+# The declared launches (`// clbake:launch`) ran at bake time: PoCL's binaries hold their code.
+expect "specialised: saxpy/64-1-1"
+expect "specialised: reduce/64-1-1"
 printf '$ clbake inspect --json %s | head -n 20\n' "$BIN" >&2
 OUT=$(clbake inspect --json "$BIN" | head -n 20) || true   # 141 (SIGPIPE) when head leaves first
 expect '"source": "elf section .clbake"'

@@ -10,7 +10,8 @@
 //! a launch at its first enqueue (PoCL does, per local size) stores that code in the binary
 //! and the application's first launch of that shape does not compile.
 //!
-//! A line names a kernel of the file, its global size (1 to 3 comma-separated dimensions) and a value
+//! A line names a kernel of the file, its global size (a launch line may add the local size
+//! the application passes after a `/`: `1024,64/16,16`) (1 to 3 comma-separated dimensions) and a value
 //! for every argument: scalars get their value, `__global`/`__constant` pointers the number
 //! of elements of the buffer to allocate (filled with zeros), `__local` pointers their
 //! number of elements. Values are integers, decimals (for float arguments), or `*`, `/`, `+`,
@@ -28,6 +29,10 @@ pub struct TuneShape {
     pub kernel: String,
     /// Global work size, 1 to 3 dimensions.
     pub global: Vec<usize>,
+    /// Local work size given after a `/` (`// clbake:launch` lines only: the size the app
+    /// passes), same dimensions as `global`; `None` for the driver's choice or the tuned
+    /// size, as the runtime's `local = None`.
+    pub local: Option<Vec<usize>>,
     /// `NAME=EXPR` assignments, in order, as written.
     pub args: Vec<(String, String)>,
     /// 1-based line number in the source the shape was read from.
@@ -61,7 +66,7 @@ pub fn declared_launches(source: &str) -> Result<Vec<TuneShape>, (usize, String)
     all.sort_by_key(|s| s.line);
     let mut out: Vec<TuneShape> = Vec::with_capacity(all.len());
     for s in all {
-        if !out.iter().any(|o| o.kernel == s.kernel && o.global == s.global && o.args == s.args) {
+        if !out.iter().any(|o| o.kernel == s.kernel && o.global == s.global && o.local == s.local && o.args == s.args) {
             out.push(s);
         }
     }
@@ -77,15 +82,37 @@ fn parse_shapes(source: &str, directive: &str) -> Result<Vec<TuneShape>, (usize,
             continue;
         }
         let mut words = rest.split_whitespace();
-        let (Some(kernel), Some(global)) = (words.next(), words.next()) else {
+        let (Some(kernel), Some(sizes)) = (words.next(), words.next()) else {
             return Err((line_no, format!("`{directive}` needs a kernel name and a global size such as 256,256")));
         };
-        let global: Vec<usize> = global
-            .split(',')
-            .map(|g| g.parse::<usize>().ok().filter(|&g| g > 0))
-            .collect::<Option<_>>()
-            .filter(|g: &Vec<usize>| (1..=3).contains(&g.len()))
-            .ok_or_else(|| (line_no, format!("global size `{global}` must be 1 to 3 positive integers separated by commas")))?;
+        let (global, local) = match sizes.split_once('/') {
+            Some((g, l)) => (g, Some(l)),
+            None => (sizes, None),
+        };
+        let dims = |text: &str, what: &str| {
+            text.split(',')
+                .map(|g| g.parse::<usize>().ok().filter(|&g| g > 0))
+                .collect::<Option<Vec<usize>>>()
+                .filter(|g| (1..=3).contains(&g.len()))
+                .ok_or_else(|| (line_no, format!("{what} size `{text}` must be 1 to 3 positive integers separated by commas")))
+        };
+        let global = dims(global, "global")?;
+        let local = match local {
+            None => None,
+            Some(_) if directive.ends_with("tune") => {
+                return Err((line_no, "a `// clbake:tune` line takes a global size only: the tuner measures local sizes".into()));
+            }
+            Some(l) => {
+                let local = dims(l, "local")?;
+                if local.len() != global.len() {
+                    return Err((line_no, format!("local size `{l}` has {} dimension(s), the global size {}", local.len(), global.len())));
+                }
+                if let Some(d) = (0..global.len()).find(|&d| global[d] % local[d] != 0) {
+                    return Err((line_no, format!("global size {} is not a multiple of local size {} in dimension {d}", global[d], local[d])));
+                }
+                Some(local)
+            }
+        };
         let mut args: Vec<(String, String)> = Vec::new();
         for w in words {
             let Some((name, expr)) = w.split_once('=') else {
@@ -96,7 +123,7 @@ fn parse_shapes(source: &str, directive: &str) -> Result<Vec<TuneShape>, (usize,
             }
             args.push((name.to_string(), expr.to_string()));
         }
-        out.push(TuneShape { kernel: kernel.to_string(), global, args, line: line_no });
+        out.push(TuneShape { kernel: kernel.to_string(), global, local, args, line: line_no });
     }
     Ok(out)
 }
@@ -310,6 +337,21 @@ mod tests {
         let bad = format!("{SRC}\n// clbake:launch gemm 8 A=1");
         assert_eq!(check_tunes(&bad, &[""]).unwrap_err().0, 4);
         assert!(parse_launches("// clbake:launch k").unwrap_err().1.contains("`// clbake:launch` needs"));
+    }
+
+    #[test]
+    fn launch_lines_may_give_the_local_size() {
+        let l = parse_launches("// clbake:launch k 1024,64/16,16 n=1").unwrap().remove(0);
+        assert_eq!((l.global, l.local), (vec![1024, 64], Some(vec![16, 16])));
+        assert_eq!(parse_launches("// clbake:launch k 64 n=1").unwrap()[0].local, None);
+        let err = |line: &str| parse_shapes(line, if line.contains("tune") { "// clbake:tune" } else { "// clbake:launch" }).unwrap_err().1;
+        assert!(err("// clbake:launch k 100/3").contains("not a multiple of local size 3 in dimension 0"));
+        assert!(err("// clbake:launch k 64,64/8").contains("1 dimension(s), the global size 2"));
+        assert!(err("// clbake:launch k 64/0").contains("local size `0`"));
+        assert!(err("// clbake:tune k 64/8").contains("global size only"));
+        // The same launch with and without a local size are two launches.
+        let both = declared_launches("// clbake:launch k 64 n=1\n// clbake:launch k 64/8 n=1\n// clbake:launch k 64/8 n=1").unwrap();
+        assert_eq!(both.len(), 2);
     }
 
     #[test]

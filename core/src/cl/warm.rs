@@ -32,9 +32,10 @@ pub struct WarmReport {
     pub skipped: Vec<String>,
 }
 
-/// The local size to warm a launch with: the one the application will use. A tuned local
-/// size (from `clbake bake --tune`) for this kernel and global size, else `None` (the
-/// driver's choice, which is what the runtime passes when the bundle has no tuning record).
+/// The local size to warm a launch with when its line gives none: the one the application
+/// will get from `local = None`. A tuned local size (from `clbake bake --tune`) for this
+/// kernel and global size, else `None` (the driver's choice, which is what the runtime
+/// passes when the bundle has no tuning record).
 pub type LocalFor<'a> = &'a (dyn Fn(&str, &[usize]) -> Option<Vec<usize>> + Sync);
 
 /// Runs every declared launch of `prog` once on `device` with the kernels of `built`, then
@@ -51,7 +52,7 @@ pub fn warm(context: &Context, prog: &ProgramSource, built: &BuiltProgram, local
     #[allow(deprecated)] // clCreateCommandQueue: the OpenCL 1.2 call, for 1.2 drivers
     let queue = CommandQueue::create_default(context, 0).map_err(ClError::api("clCreateCommandQueue"))?;
     for shape in &shapes {
-        let where_ = |why: String| format!("line {} ({} {:?}): {why}", shape.line, shape.kernel, shape.global);
+        let where_ = |why: String| format!("line {} ({} {:?}/{:?}): {why}", shape.line, shape.kernel, shape.global, shape.local);
         let Some((_, kernel)) = built.kernels.iter().find(|(n, _)| *n == shape.kernel) else {
             return Err(declaration(prog, shape.line, format!("no kernel `{}` in the built program", shape.kernel)));
         };
@@ -68,7 +69,7 @@ pub fn warm(context: &Context, prog: &ProgramSource, built: &BuiltProgram, local
                 continue;
             }
         };
-        let local = local_for(&shape.kernel, &shape.global);
+        let local = shape.local.clone().or_else(|| local_for(&shape.kernel, &shape.global));
         let local_ptr = local.as_ref().map_or(std::ptr::null(), |l| l.as_ptr());
         if local.as_ref().is_some_and(|l| l.len() != shape.global.len()) {
             report.skipped.push(where_(format!("tuned local size {local:?} has another number of dimensions")));

@@ -4,6 +4,8 @@
 // clbake:variant sum -DOP_SUM
 // clbake:variant max -DOP_MAX
 #include "ops.h"
+// The launch src/main.rs makes: 32 groups of 64, over n = 100003 floats.
+// clbake:launch reduce 2048/64 in=n partial=32 tmp=64 n=100003
 
 // Each work-group folds a grid-stride slice of `in` into one value in partial[group].
 // The local size must be a power of two; `tmp` holds one float per work-item.
