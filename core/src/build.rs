@@ -18,8 +18,8 @@
 //!
 //! A kernel that fails to compile fails the build with the driver's log (file and line).
 //!
-//! Before a binary is captured, every launch the sources declare (`// clbake:launch` and
-//! `// clbake:tune` lines, see [`crate::tune`]) runs once on the device, so that code a
+//! Before a binary is captured, every launch the sources declare (`// clbake:launch` lines,
+//! see [`crate::tune`]) runs once on the device, so that code a
 //! driver compiles at a kernel's first launch (PoCL: a work-group function per local size)
 //! is in the binary and the application's first launch does not compile it.
 //! [`Builder::with_warm`]`(false)` or `CLBAKE_WARM=0` turns that off.

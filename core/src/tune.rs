@@ -5,10 +5,13 @@
 //! // clbake:tune gemm_naive 256,256 M=256 N=256 K=256 A=M*K B=K*N C=M*N
 //! // clbake:launch gemm_naive 64,64 M=64 N=64 K=64 A=M*K B=K*N C=M*N
 //! ```
-//! Both kinds are warmed at bake time (see `cl::warm`, feature `opencl`): each is run once on
-//! the device before its binary is captured, so a driver that compiles code specialised for
-//! a launch at its first enqueue (PoCL does, per local size) stores that code in the binary
-//! and the application's first launch of that shape does not compile.
+//! Launch lines are warmed at bake time (see `cl::warm`, feature `opencl`): each is run once
+//! on the device before its binary is captured, so a driver that compiles code specialised
+//! for a launch at its first enqueue (PoCL does, per local size) stores that code in the
+//! binary and the application's first launch of that shape does not compile. Tune lines are
+//! not warmed: they are measurement shapes, and every shape warmed makes the binary larger
+//! and its load slower (PoCL writes one more file per shape); declare the launches the
+//! application makes with launch lines.
 //!
 //! A line names a kernel of the file, its global size (a launch line may add the local size
 //! the application passes after a `/`: `1024,64/16,16`) (1 to 3 comma-separated dimensions) and a value
@@ -59,18 +62,28 @@ pub fn parse_launches(source: &str) -> Result<Vec<TuneShape>, (usize, String)> {
 }
 
 /// Every declared launch shape of `source`, `// clbake:tune` and `// clbake:launch` lines
-/// alike, in line order, each shape once: what baking warms.
+/// alike, in line order, each shape once (what [`check_tunes`] checks).
 pub fn declared_launches(source: &str) -> Result<Vec<TuneShape>, (usize, String)> {
     let mut all = parse_tunes(source)?;
     all.extend(parse_launches(source)?);
     all.sort_by_key(|s| s.line);
+    Ok(dedup(all))
+}
+
+/// The `// clbake:launch` lines of `source`, each launch once: what baking warms.
+pub fn launches_to_warm(source: &str) -> Result<Vec<TuneShape>, (usize, String)> {
+    parse_launches(source).map(dedup)
+}
+
+/// Keeps the first of shapes that differ only in their line.
+fn dedup(all: Vec<TuneShape>) -> Vec<TuneShape> {
     let mut out: Vec<TuneShape> = Vec::with_capacity(all.len());
     for s in all {
         if !out.iter().any(|o| o.kernel == s.kernel && o.global == s.global && o.local == s.local && o.args == s.args) {
             out.push(s);
         }
     }
-    Ok(out)
+    out
 }
 
 fn parse_shapes(source: &str, directive: &str) -> Result<Vec<TuneShape>, (usize, String)> {

@@ -37,8 +37,7 @@ pub struct Args {
     /// Parallel compile jobs (0 = one per core).
     #[arg(long, default_value_t = 0)]
     jobs: usize,
-    /// Do not run the declared launches (`// clbake:launch`, `// clbake:tune` lines) before
-    /// capturing binaries. By default each runs once, with zero-filled buffers, so that code a
+    /// Do not run the declared launches (`// clbake:launch` lines) before capturing binaries. By default each runs once, with zero-filled buffers, so that code a
     /// driver compiles at a kernel's first launch (PoCL: a work-group function per local
     /// size) is in the binary and the application's first launch does not compile.
     #[arg(long)]

@@ -15,8 +15,7 @@ pub struct BakeOptions {
     pub capture: bool,
     /// Worker threads compiling in parallel; 0 means one per available core.
     pub jobs: usize,
-    /// Run each declared launch (`// clbake:launch`, `// clbake:tune`) once before capturing
-    /// a binary, so that code the driver compiles at a kernel's first launch is in the
+    /// Run each declared launch (`// clbake:launch` lines) once before capturing a binary, so that code the driver compiles at a kernel's first launch is in the
     /// binary (see [`super::warm`]). Only when capturing.
     pub warm: bool,
     /// Local sizes to warm launches with (tuned ones); launches not listed use the driver's

@@ -6,19 +6,19 @@
 //! serialises it into the program binary only if it exists when the binary is captured.
 //! A binary captured right after `clBuildProgram` holds only the generic function, so the
 //! application's first inference would pay that compile although it loaded a binary.
-//! Running the launches the sources declare (`// clbake:launch`, `// clbake:tune`, see
-//! [`crate::tune`]) before capturing puts that code in the binary. Drivers that compile
+//! Running the launches the sources declare (`// clbake:launch` lines, see [`crate::tune`])
+//! before capturing puts that code in the binary. Drivers that compile
 //! everything at build time (NVIDIA's PTX binaries) are unaffected, apart from the time the
 //! launches take.
 //!
 //! The kernels run with zero-filled buffers of the declared sizes, so a declared shape must
-//! be one the kernel handles within bounds, as it must be for `clbake bake --tune`.
+//! be one the kernel handles within bounds.
 
 use super::args::set_shape_args;
 use super::{BuiltProgram, ClError};
 use crate::signature::parse_signatures;
 use crate::source::ProgramSource;
-use crate::tune::declared_launches;
+use crate::tune::launches_to_warm;
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
 
@@ -38,12 +38,12 @@ pub struct WarmReport {
 /// passes when the bundle has no tuning record).
 pub type LocalFor<'a> = &'a (dyn Fn(&str, &[usize]) -> Option<Vec<usize>> + Sync);
 
-/// Runs every declared launch of `prog` once on `device` with the kernels of `built`, then
+/// Runs every `// clbake:launch` line of `prog` once on `device` with the kernels of `built`, then
 /// waits for them. A declaration that cannot be read or evaluated is an error (discovery
 /// checks them, so this only happens with sources taken from elsewhere); a launch the
 /// driver refuses is reported in [`WarmReport::skipped`].
 pub fn warm(context: &Context, prog: &ProgramSource, built: &BuiltProgram, local_for: LocalFor<'_>) -> Result<WarmReport, ClError> {
-    let shapes = declared_launches(&prog.source).map_err(|(line, problem)| declaration(prog, line, problem))?;
+    let shapes = launches_to_warm(&prog.source).map_err(|(line, problem)| declaration(prog, line, problem))?;
     let mut report = WarmReport::default();
     if shapes.is_empty() {
         return Ok(report);
