@@ -12,8 +12,8 @@
 # repository's own kernels/precompiled/ stays untouched), cross-build clbake there, let it bake
 # its embedded sources on the emulated aarch64 PoCL device (`clbake bake` under
 # scripts/run-aarch64.sh, PoCL kernel cache off and empty), put that bundle into the copy's
-# kernels/precompiled/ and cross-build again. The bake is redone only when the kernel sources
-# or the sysroot change.
+# kernels/precompiled/ and cross-build again. The bake is redone only when the kernel sources,
+# the sysroot or clbake-core's sources change.
 set -euo pipefail
 
 log() { printf '[aarch64-build] %s\n' "$*" >&2; }
@@ -67,7 +67,9 @@ for root, dirs, names in os.walk(dst):
 [ -f "$SRC/Cargo.toml" ] || skip "could not copy the working tree to $SRC"
 
 # 2. Bake on the emulated device when the kernels or the sysroot changed.
-hash=$( (cd "$SRC/kernels" && cat ./*.cl ./*.h 2>/dev/null; head -n1 "$SYSROOT/.clbake-sysroot" 2>/dev/null) | sha256sum | cut -c1-16)
+# What the bake depends on: the kernels, the sysroot, and clbake-core's bake code (which
+# launches it runs before capturing, for one).
+hash=$( (cd "$SRC/kernels" && cat ./*.cl ./*.h 2>/dev/null; head -n1 "$SYSROOT/.clbake-sysroot" 2>/dev/null; find "$SRC/core/src" -name '*.rs' | sort | xargs cat) | sha256sum | cut -c1-16)
 BUNDLE=$W/pocl-aarch64.clbk
 bake_s=null
 if [ ! -f "$BUNDLE" ] || [ "$(cat "$W/bake.stamp" 2>/dev/null)" != "$hash" ]; then
