@@ -255,17 +255,8 @@ fn print_text(out: &Output) {
         if !b.tunings.is_empty() {
             println!("  tuning records ({}):", b.tunings.len());
             for t in &b.tunings {
-                let local = t.local.as_ref().map_or_else(|| "driver's choice".to_string(), |l| format!("{l:?}"));
-                println!(
-                    "    {:<18} {:<18} global {:<16} local {:<16} {:.3} ms (NULL {:.3} ms)  device {}",
-                    t.program,
-                    t.kernel,
-                    format!("{:?}", t.global),
-                    local,
-                    t.best_ns as f64 / 1e6,
-                    t.default_ns as f64 / 1e6,
-                    &t.fingerprint_hash[..16]
-                );
+                let columns = super::tune::record_columns(&t.program, &t.kernel, &t.global, t.local.as_deref(), t.best_ns, t.default_ns);
+                println!("    {columns})  device {}", &t.fingerprint_hash[..16]);
             }
         }
     }

@@ -33,18 +33,8 @@ pub fn measure(args: &TuneArgs, programs: &[ProgramSource], devices: &[DeviceInf
         eprintln!("tuning local work sizes on device {}: {}", device.index, device.fingerprint.describe());
         let progress = |p: &ProgramSource, m: &Measured| {
             let l = &m.launch;
-            let local = l.local.as_ref().map_or_else(|| "driver's choice".to_string(), |v| format!("{v:?}"));
-            eprintln!(
-                "  {:<18} {:<18} global {:<16} local {:<16} {:>9.3} ms (NULL {:.3} ms, {:.2}x; {} candidates)",
-                p.name,
-                l.kernel,
-                format!("{:?}", l.global),
-                local,
-                l.best_ns as f64 / 1e6,
-                l.default_ns as f64 / 1e6,
-                l.default_ns as f64 / l.best_ns.max(1) as f64,
-                m.candidates
-            );
+            let ratio = l.default_ns as f64 / l.best_ns.max(1) as f64;
+            eprintln!("  {}, {ratio:.2}x; {} candidates", record_columns(&p.name, &l.kernel, &l.global, l.local.as_deref(), l.best_ns, l.default_ns), m.candidates);
         };
         let (measured, skipped) = tuner::tune(programs, device, &opts, &progress).with_context(|| format!("tuning on {}", device.fingerprint.describe()))?;
         for s in skipped {
@@ -56,4 +46,16 @@ pub fn measure(args: &TuneArgs, programs: &[ProgramSource], devices: &[DeviceInf
         eprintln!("no `// clbake:tune` lines in these kernels: nothing tuned");
     }
     Ok(out)
+}
+
+/// One tuning record in columns: program, kernel, global and local size, the tuned and the
+/// driver's time (`clbake bake --tune` progress, `clbake inspect`).
+pub fn record_columns(program: &str, kernel: &str, global: &[u64], local: Option<&[u64]>, best_ns: u64, default_ns: u64) -> String {
+    let local = local.map_or_else(|| "driver's choice".to_string(), |v| format!("{v:?}"));
+    format!(
+        "{program:<18} {kernel:<18} global {:<16} local {local:<16} {:>9.3} ms (NULL {:.3} ms",
+        format!("{global:?}"),
+        best_ns as f64 / 1e6,
+        default_ns as f64 / 1e6
+    )
 }

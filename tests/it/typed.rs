@@ -217,6 +217,10 @@ fn bake_tune_stores_the_fastest_local_size_and_builds_embed_it_while_fresh() {
     if let Some(l) = t.local() {
         assert!(4096 % l[0] == 0, "{l:?}");
     }
+    // `clbake inspect` lists the record.
+    let shown = run_ok(command(&clbake_bin()).arg("inspect").arg(&tuned));
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("tuning records (1):") && shown.contains("scale              global [4096]"), "{shown}");
     // The runtime reads it for this device, and a build embeds it from precompiled/.
     let runtime = Tuning::from_bundle(&bundle, &device.fingerprint);
     let local: Option<Vec<usize>> = t.local().map(|l| l.iter().map(|&x| x as usize).collect());
