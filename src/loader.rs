@@ -384,7 +384,10 @@ fn crash_check(c: &DiskCache, name: &str, stem: &str, events: &mut Vec<CacheEven
     let dead = crashes.take_dead(stem, Source::Embedded);
     if !dead.is_empty() {
         let pids: Vec<String> = dead.iter().map(|(_, p)| p.to_string()).collect();
-        let detail = format!("process {} died while the driver loaded the embedded binary; skipped for this device from now on (`clbake cache clear` resets)", pids.join(", "));
+        let detail = format!(
+            "process {} died while the driver loaded this embedded binary (or another one loading at the same time); skipped for this device from now on (`clbake cache clear` resets)",
+            pids.join(", ")
+        );
         let (kind, note) = match sentinel::quarantine(c.device_dir(), stem, &dead) {
             Ok(()) => (CacheEventKind::Quarantined, detail.clone()),
             Err(e) => (CacheEventKind::RemoveFailed, format!("{detail}; cannot record the quarantine: {e}")),

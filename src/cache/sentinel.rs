@@ -9,7 +9,10 @@
 //!   evidence of a crash.
 //! - `<stem>.embedded.quarantine` — an embedded binary crashed a process: it is skipped for
 //!   this device from then on (the program is served from the cache instead).
-//!   `clbake cache clear` removes it.
+//!   `clbake cache clear` removes it. Binaries load on several threads on CPU devices, so a
+//!   crash leaves the sentinels of every binary in flight and all of them are quarantined:
+//!   a few innocent programs are compiled once and served from the cache, rather than a bad
+//!   binary getting a second chance to crash the process.
 //! - `<stem>.<pid>.<seq>.tmp` — a cache entry being written; left behind by a killed
 //!   process, it is never read and is removed by the next start.
 //!
