@@ -258,3 +258,15 @@ fn a_bad_launch_line_fails_the_bake_naming_file_and_line() {
     assert!(err.contains("k.cl: line 2: ") && err.contains("clbake:launch k 64 y=n") && err.contains("`n` is not a number or an argument given on the line"), "{err}");
     assert!(!dir.path().join("o.clbk").exists(), "nothing written on error");
 }
+
+#[test]
+fn a_launch_the_device_cannot_hold_is_skipped_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2^40 floats (4 TiB): more than any device allocates. The bake goes on without it.
+    std::fs::write(dir.path().join("k.cl"), "// clbake:launch k 64 y=1099511627776 n=64\n__kernel void k(__global float* y, int n) { if (get_global_id(0) < n) y[0] = 1.0f; }\n").unwrap();
+    let out = run_ok(command(&clbake_bin()).args(["bake", "--json", "--kernels"]).arg(dir.path()).arg("-o").arg(dir.path().join("o.clbk")));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["warmed_launches"], 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("launch skipped: line 1") && err.contains("CL_INVALID_BUFFER_SIZE"), "{err}");
+}

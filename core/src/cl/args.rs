@@ -18,9 +18,16 @@ pub struct ShapeArgs {
 /// Sets every argument of `kernel` from `values` (one per parameter of `sig`, as
 /// [`crate::tune::TuneShape::evaluate`] returns them): pointers get a new zero-filled buffer
 /// of that many elements, `__local` pointers that many elements of local memory, scalars
-/// their value. Image and sampler parameters are refused (`CL_INVALID_ARG_VALUE`).
+/// their value. Image and sampler parameters are refused (`CL_INVALID_ARG_VALUE`), and so is
+/// a buffer larger than the device's `CL_DEVICE_MAX_MEM_ALLOC_SIZE` (`CL_INVALID_BUFFER_SIZE`).
 pub fn set_shape_args(context: &Context, kernel: &Kernel, sig: &KernelSignature, values: &[TuneValue]) -> Result<ShapeArgs, ClError> {
     let mut buffers = Vec::new();
+    let max_alloc = context
+        .devices()
+        .iter()
+        .map(|&d| opencl3::device::Device::new(d).max_mem_alloc_size().unwrap_or(u64::MAX))
+        .min()
+        .unwrap_or(u64::MAX);
     for (i, (param, value)) in sig.params.iter().zip(values).enumerate() {
         let i = i as u32;
         let count = match value {
@@ -33,7 +40,13 @@ pub fn set_shape_args(context: &Context, kernel: &Kernel, sig: &KernelSignature,
                 unsafe { kernel.set_arg_local_buffer(i, count * elem.size()) }.map_err(ClError::api("clSetKernelArg"))?;
             }
             ParamType::Pointer { elem, .. } => {
-                let zeros = vec![0u8; (count * elem.size()).max(1)];
+                // Refused before any host memory is allocated: a size that overflows, or one
+                // over the device's largest allocation.
+                let bytes = count.checked_mul(elem.size()).ok_or(ClError::Api { call: "clCreateBuffer", code: opencl3::error_codes::CL_INVALID_BUFFER_SIZE })?.max(1);
+                if bytes as u64 > max_alloc {
+                    return Err(ClError::Api { call: "clCreateBuffer", code: opencl3::error_codes::CL_INVALID_BUFFER_SIZE });
+                }
+                let zeros = vec![0u8; bytes];
                 // SAFETY: COPY_HOST_PTR copies `zeros.len()` bytes from a live vector during the call.
                 let buf = unsafe { Buffer::<u8>::create(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, zeros.len(), zeros.as_ptr() as *mut c_void) }
                     .map_err(ClError::api("clCreateBuffer"))?;

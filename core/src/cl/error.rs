@@ -49,7 +49,7 @@ pub enum ClError {
         program: String,
         /// The kernel file it came from.
         file: PathBuf,
-        /// Line of the expanded source.
+        /// Line of that file.
         line: usize,
         /// What is wrong.
         problem: String,

@@ -17,7 +17,7 @@
 use super::args::set_shape_args;
 use super::{BuiltProgram, ClError};
 use crate::signature::parse_signatures;
-use crate::source::ProgramSource;
+use crate::source::{original_line, ProgramSource};
 use crate::tune::launches_to_warm;
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
@@ -27,7 +27,7 @@ use opencl3::context::Context;
 pub struct WarmReport {
     /// Launches that ran.
     pub launches: usize,
-    /// Launches that could not run, each as `line N (kernel KERNEL GLOBAL): why`. They do not
+    /// Launches that could not run, each as ``line N (`the line`): why``. They do not
     /// fail the bake (the binary is as good as an unwarmed one), but are printed.
     pub skipped: Vec<String>,
 }
@@ -52,7 +52,8 @@ pub fn warm(context: &Context, prog: &ProgramSource, built: &BuiltProgram, local
     #[allow(deprecated)] // clCreateCommandQueue: the OpenCL 1.2 call, for 1.2 drivers
     let queue = CommandQueue::create_default(context, 0).map_err(ClError::api("clCreateCommandQueue"))?;
     for shape in &shapes {
-        let where_ = |why: String| format!("line {} ({} {:?}/{:?}): {why}", shape.line, shape.kernel, shape.global, shape.local);
+        let text = prog.source.lines().nth(shape.line.saturating_sub(1)).unwrap_or_default().trim();
+        let where_ = |why: String| format!("line {} (`{text}`): {why}", original_line(&prog.source, shape.line));
         let Some((_, kernel)) = built.kernels.iter().find(|(n, _)| *n == shape.kernel) else {
             return Err(declaration(prog, shape.line, format!("no kernel `{}` in the built program", shape.kernel)));
         };
@@ -91,5 +92,5 @@ pub fn warm(context: &Context, prog: &ProgramSource, built: &BuiltProgram, local
 }
 
 fn declaration(prog: &ProgramSource, line: usize, problem: String) -> ClError {
-    ClError::Declaration { program: prog.name.clone(), file: prog.file.clone(), line, problem }
+    ClError::Declaration { program: prog.name.clone(), file: prog.file.clone(), line: original_line(&prog.source, line), problem }
 }
