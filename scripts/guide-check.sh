@@ -57,7 +57,8 @@ show() {
         printf '%s\n' "$OUT" >&2
         fail "exit status non-zero: $*"
     fi
-    printf '%s\n' "$OUT" | sed 's/^/    /' | head -n 40 >&2
+    # sed reads all of it (no `| head`: under pipefail a long output made the pipe exit 141).
+    printf '%s\n' "$OUT" | sed -n '1,40s/^/    /p' >&2
 }
 
 # show_status CODE CMD...: like show, but the command must exit with CODE.
@@ -66,7 +67,7 @@ show_status() {
     shift
     printf '$ %s   (expect exit %s)\n' "$*" "$want" >&2
     OUT=$("$@" 2>&1) || rc=$?
-    printf '%s\n' "$OUT" | sed 's/^/    /' | head -n 20 >&2
+    printf '%s\n' "$OUT" | sed -n '1,20s/^/    /p' >&2
     [ "$rc" = "$want" ] || fail "exit status $rc, expected $want: $*"
 }
 
