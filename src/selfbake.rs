@@ -263,22 +263,19 @@ fn bake_for_env(embedded: &Embedded, out: &Path) -> Result<SelfBakeSummary, Self
     }
     let jobs = std::env::var("CLBAKE_JOBS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
     let progress = |p: BakeProgress<'_>| eprintln!("self-bake: {}", p.line());
-    let warm = !env_is_off("CLBAKE_WARM");
+    let warm = !std::env::var("CLBAKE_WARM").is_ok_and(|v| crate::cache::dir::is_off(&v));
     let mut tunings = Vec::new();
     if std::env::var("CLBAKE_TUNE").is_ok_and(|v| matches!(v.trim(), "1" | "on" | "true" | "yes")) {
         let programs = programs(embedded)?;
-        for (index, device) in devices.iter().enumerate() {
-            eprintln!("self-bake: tuning local work sizes on {}", device.fingerprint.describe());
-            let shown = |p: &ProgramSource, m: &Measured| {
-                let l = &m.launch;
-                eprintln!("self-bake: tuned {} {} global {:?}: local {:?} ({} candidates)", p.name, l.kernel, l.global, l.local, m.candidates);
-            };
-            let num = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(default).max(1);
-            let defaults = TuneOptions::default();
-            let opts = TuneOptions { reps: num("CLBAKE_TUNE_REPS", defaults.reps), max_candidates: num("CLBAKE_TUNE_CANDIDATES", defaults.max_candidates) };
-            let (measured, _) = tuner::tune(&programs, device, &opts, &shown)?;
-            tunings.push(DeviceTunings { device: index, measured });
-        }
+        let num = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(default).max(1);
+        let defaults = TuneOptions::default();
+        let opts = TuneOptions { reps: num("CLBAKE_TUNE_REPS", defaults.reps), max_candidates: num("CLBAKE_TUNE_CANDIDATES", defaults.max_candidates) };
+        let started = |device: &DeviceInfo| eprintln!("self-bake: tuning local work sizes on {}", device.fingerprint.describe());
+        let shown = |p: &ProgramSource, m: &Measured| {
+            let l = &m.launch;
+            eprintln!("self-bake: tuned {} {} global {:?}: local {:?} ({} candidates)", p.name, l.kernel, l.global, l.local, m.candidates);
+        };
+        tunings = tuner::tune_devices(&programs, &devices, &opts, &started, &shown)?;
     }
     let opts = BakeOptions { capture: true, jobs, warm, tuned: tuner::tuned_locals(&tunings) };
     bake_and_write(embedded, &devices, out, &opts, &tunings, &progress)
@@ -376,7 +373,3 @@ mod tests {
     }
 }
 
-/// Whether the variable is set to `0`, `off`, `false` or `no`.
-fn env_is_off(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| matches!(v.trim(), "0" | "off" | "false" | "no"))
-}

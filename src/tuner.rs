@@ -126,6 +126,26 @@ pub struct DeviceTunings {
     pub device: usize,
     /// The records, one per tuned shape.
     pub measured: Vec<Measured>,
+    /// Kernels skipped: their work-group size is fixed.
+    pub skipped: Vec<Skipped>,
+}
+
+/// [`tune`] on every device of `devices` in turn; `started` is called before each device's
+/// shapes, `progress` after each shape.
+pub fn tune_devices(
+    programs: &[ProgramSource],
+    devices: &[DeviceInfo],
+    opts: &TuneOptions,
+    started: &dyn Fn(&DeviceInfo),
+    progress: &dyn Fn(&ProgramSource, &Measured),
+) -> Result<Vec<DeviceTunings>, TuneError> {
+    let mut out = Vec::with_capacity(devices.len());
+    for (index, device) in devices.iter().enumerate() {
+        started(device);
+        let (measured, skipped) = tune(programs, device, opts, progress)?;
+        out.push(DeviceTunings { device: index, measured, skipped });
+    }
+    Ok(out)
 }
 
 /// The tuned local sizes of `tunings`, for warming launches with the size the runtime will

@@ -204,6 +204,17 @@ fn run_row(t: &Target, row: &Row, images: usize) -> R<Sample> {
     Ok(s)
 }
 
+/// Writes the binaries of `source` for the device `fp` into `bins` for the floor child and
+/// says what they hold (`what` names them in the line).
+fn prepare_floor(t: &Target, what: &str, source: &Path, fp: &Fingerprint, bins: &Path) -> Result<floor::Prepared, String> {
+    let p = floor::prepare(source, fp, bins).map_err(|e| e.to_string())?;
+    println!(
+        "[{}] {what}: {} binaries, {} bytes uncompressed, {} PoCL work-group functions specialised for a local size",
+        t.prefix, p.programs, p.bytes, p.specialised
+    );
+    Ok(p)
+}
+
 /// Runs the rows named in `keys` (a subset of a, a_jobs1, b, c, d, d_nocache, d_jobs1, e,
 /// e_unwarmed, d_nospec, e_nospec) `runs` times each, the source rows (a, a_jobs1) `source_runs` times, and returns
 /// their statistics as JSON.
@@ -343,15 +354,12 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                     .status()?;
                 let bins = scratch("unwarmed-bins")?;
                 let prepared = if status.success() {
-                    floor::prepare(&bundle, &fp, &bins).map_err(|e| e.to_string())
+                    prepare_floor(t, "floor without warm launches", &bundle, &fp, &bins)
                 } else {
                     Err(format!("`clbake bake --no-warm` failed: {status}"))
                 };
                 match prepared {
-                    Ok(p) => println!(
-                        "[{}] floor without warm launches: {} binaries, {} bytes uncompressed, {} PoCL work-group functions specialised for a local size",
-                        t.prefix, p.programs, p.bytes, p.specialised
-                    ),
+                    Ok(_) => {}
                     Err(e) => {
                         println!("[{}] skipping row (e_unwarmed): {e}", t.prefix);
                         notes.insert("e_unwarmed".into(), json!(e));
@@ -399,18 +407,14 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
             }
             "e" => {
                 let bins = scratch("floor-bins")?;
-                match floor::prepare(&t.clbake, &fp, &bins) {
+                match prepare_floor(t, "floor", &t.clbake, &fp, &bins) {
                     Ok(p) => {
-                        println!(
-                            "[{}] floor: {} binaries, {} bytes uncompressed, {} PoCL work-group functions specialised for a local size",
-                            t.prefix, p.programs, p.bytes, p.specialised
-                        );
                         binaries = json!({ "programs": p.programs, "bytes": p.bytes, "pocl_specialised_workgroup_functions": p.specialised });
                         floor_bins = Some(bins.clone());
                     }
                     Err(e) => {
                         println!("[{}] skipping row (e): {e}", t.prefix);
-                        notes.insert("e".into(), json!(e.to_string()));
+                        notes.insert("e".into(), json!(e));
                         continue;
                     }
                 }

@@ -28,19 +28,15 @@ pub fn measure(args: &TuneArgs, programs: &[ProgramSource], devices: &[DeviceInf
         return Ok(Vec::new());
     }
     let opts = TuneOptions { reps: args.tune_reps.max(1), max_candidates: args.tune_candidates.max(1) };
-    let mut out = Vec::new();
-    for (index, device) in devices.iter().enumerate() {
-        eprintln!("tuning local work sizes on device {}: {}", device.index, device.fingerprint.describe());
-        let progress = |p: &ProgramSource, m: &Measured| {
-            let l = &m.launch;
-            let ratio = l.default_ns as f64 / l.best_ns.max(1) as f64;
-            eprintln!("  {}, {ratio:.2}x; {} candidates", record_columns(&p.name, &l.kernel, &l.global, l.local.as_deref(), l.best_ns, l.default_ns), m.candidates);
-        };
-        let (measured, skipped) = tuner::tune(programs, device, &opts, &progress).with_context(|| format!("tuning on {}", device.fingerprint.describe()))?;
-        for s in skipped {
-            eprintln!("  {:<18} {:<18} skipped: reqd_work_group_size fixes its local size", programs[s.program].name, s.kernel);
-        }
-        out.push(DeviceTunings { device: index, measured });
+    let started = |device: &DeviceInfo| eprintln!("tuning local work sizes on device {}: {}", device.index, device.fingerprint.describe());
+    let progress = |p: &ProgramSource, m: &Measured| {
+        let l = &m.launch;
+        let ratio = l.default_ns as f64 / l.best_ns.max(1) as f64;
+        eprintln!("  {}, {ratio:.2}x; {} candidates", record_columns(&p.name, &l.kernel, &l.global, l.local.as_deref(), l.best_ns, l.default_ns), m.candidates);
+    };
+    let out = tuner::tune_devices(programs, devices, &opts, &started, &progress).context("tuning local work sizes")?;
+    for s in out.iter().flat_map(|d| &d.skipped) {
+        eprintln!("  {:<18} {:<18} skipped: reqd_work_group_size fixes its local size", programs[s.program].name, s.kernel);
     }
     if out.iter().all(|d| d.measured.is_empty()) {
         eprintln!("no `// clbake:tune` lines in these kernels: nothing tuned");
