@@ -90,7 +90,7 @@ for line in sys.stdin:
 exe() { awk -v n="$1" '$1 == n {print $2}' "$B/bench-exes.txt"; }
 
 build_host() {
-    cargo build --release
+    cargo build --release -p clbake-cli
     bench_exes
 }
 step build build_host

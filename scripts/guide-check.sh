@@ -92,7 +92,7 @@ step "1. set up: an OpenCL device, the clbake tool"
 show "$REPO/scripts/setup-host.sh" --opencl-only     # idempotent: apt-get only for what is missing
 show clinfo -l
 expect "Device"
-show cargo install --locked --path "$REPO" --root "$TMP/tools" --target-dir "$T/tool" --quiet
+show cargo install --locked --path "$REPO/cli" --root "$TMP/tools" --target-dir "$T/tool" --quiet
 export PATH=$TMP/tools/bin:$PATH
 show clbake devices
 expect "fingerprint"

@@ -139,8 +139,8 @@ run bash scripts/aarch64-sysroot.sh
 
 # --- 1. glibc-pinned release builds --------------------------------------------------------
 for t in $A64 $ARM; do
-    step "1. cargo zigbuild --release --target $t.$GLIBC_MAX --bin clbake"
-    run cargo zigbuild --release --target "$t.$GLIBC_MAX" --bin clbake --target-dir "$ZIG_DIR"
+    step "1. cargo zigbuild --release --target $t.$GLIBC_MAX -p clbake-cli --bin clbake"
+    run cargo zigbuild --release --target "$t.$GLIBC_MAX" -p clbake-cli --bin clbake --target-dir "$ZIG_DIR"
     bin=$ZIG_DIR/$t/release/clbake
     [ -x "$bin" ] || die "no binary at $bin"
     cp "$bin" "$WORK/bin/clbake-$t"
@@ -160,7 +160,7 @@ done
 step "3. armv7 under qemu-arm: inspect works; devices and demo fail with one clear line"
 run "${ARM_QEMU[@]}" "$BIN_ARM" inspect --json "$BIN_ARM" >"$WORK/inspect-armv7.json" || die "inspect of the armv7 binary failed"
 rm -f "$WORK"/inspect-*.clbk.json
-for f in kernels/precompiled/*.clbk; do
+for f in cli/kernels/precompiled/*.clbk; do
     [ -e "$f" ] || continue
     "${ARM_QEMU[@]}" "$BIN_ARM" inspect --json "$f" >"$WORK/inspect-$(basename "$f").json" || die "armv7 inspect of $f failed"
 done
@@ -212,7 +212,7 @@ log "baked $(json "$WORK/bake-aarch64.json" 'len(j["programs"])') programs, $(st
 # serves the same programs, where a later start from the embedded binaries with the cache off
 # (4f, 4g) would have removed those entries.
 step "4c. clbake bake --remote through OpenSSH on 127.0.0.1 with the aarch64 binary (--runner run-aarch64.sh)"
-run cargo build --bin clbake --message-format=json-render-diagnostics >"$WORK/host-build.json"
+run cargo build -p clbake-cli --bin clbake --message-format=json-render-diagnostics >"$WORK/host-build.json"
 HOST_BIN=$(python3 -c '
 import json, sys
 exe = [m["executable"] for m in map(json.loads, open(sys.argv[1])) if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "clbake"]
@@ -279,14 +279,14 @@ for root, dirs, names in os.walk(dst):
             os.remove(os.path.join(root, n)); removed += 1
 print(f"[test-cross] synced {len(files)} files into {dst}: {copied} copied, {removed} removed")
 EOF
-cp "$BAKED" "$COPY/kernels/precompiled/pocl-aarch64.clbk"
-log "$COPY/kernels/precompiled: $(cd "$COPY/kernels/precompiled" && ls | tr '\n' ' ')"
+cp "$BAKED" "$COPY/cli/kernels/precompiled/pocl-aarch64.clbk"
+log "$COPY/cli/kernels/precompiled: $(cd "$COPY/cli/kernels/precompiled" && ls | tr '\n' ' ')"
 
 # build_copy LABEL: zigbuild of the copy, build output in $WORK/build-LABEL.log; sets BIN_COPY.
 build_copy() {
     local log=$WORK/build-$1.log
-    printf '[test-cross] $ (cd %s && cargo zigbuild --release --target %s --bin clbake --target-dir %s)\n' "$COPY" "$A64.$GLIBC_MAX" "$ZIG_DIR"
-    (cd "$COPY" && cargo zigbuild --release --target "$A64.$GLIBC_MAX" --bin clbake --target-dir "$ZIG_DIR") 2>&1 | tee "$log" \
+    printf '[test-cross] $ (cd %s && cargo zigbuild --release --target %s -p clbake-cli --bin clbake --target-dir %s)\n' "$COPY" "$A64.$GLIBC_MAX" "$ZIG_DIR"
+    (cd "$COPY" && cargo zigbuild --release --target "$A64.$GLIBC_MAX" -p clbake-cli --bin clbake --target-dir "$ZIG_DIR") 2>&1 | tee "$log" \
         || die "build of the copy failed (log: $log)"
     BIN_COPY=$WORK/bin/clbake-$A64-$1
     cp "$ZIG_DIR/$A64/release/clbake" "$BIN_COPY"
@@ -325,7 +325,7 @@ step "4f. the rebuilt aarch64 binary loads every program from the embedded binar
 check_demo "$BIN_COPY" embedded embedded
 
 step "4g. a kernel edited after the bake: its binary is stale, skipped with a cargo warning"
-STALE_FILE=kernels/softmax.cl STALE_PROGRAM=softmax
+STALE_FILE=cli/kernels/softmax.cl STALE_PROGRAM=softmax
 printf '\n// test-cross: edited after the bake (%s)\n' "$(date -u +%FT%TZ)" >>"$COPY/$STALE_FILE"
 build_copy stale
 grep 'warning: .*pocl-aarch64.clbk: skipped 1 stale binary' "$WORK/build-stale.log" || die "no cargo warning about the stale binary in $WORK/build-stale.log"

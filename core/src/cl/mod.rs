@@ -8,6 +8,7 @@ mod args;
 mod bake;
 mod compile;
 mod error;
+pub mod library;
 mod probe;
 mod warm;
 

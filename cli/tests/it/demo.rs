@@ -57,7 +57,7 @@ fn no_opencl_runtime_is_one_clear_line() {
 /// runs, so only the first run pays for the build).
 fn build_without_bake() -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = root.join("target").join("bake-off");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("bake-off");
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--bin", "clbake"])
         .current_dir(root)

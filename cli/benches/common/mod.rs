@@ -17,8 +17,13 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// Result of a bench step.
 pub type R<T> = Result<T, Error>;
 
-/// The repository root (the `clbake` package).
+/// The repository root (the workspace; the benches belong to cli/).
 pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).expect("the workspace root")
+}
+
+/// The clbake-cli package (kernels/, models/).
+pub fn cli_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 

@@ -55,7 +55,7 @@ impl Drop for Sshd {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").join("scripts").join(name)
 }
 
 /// Program names embedded in the clbake binary.

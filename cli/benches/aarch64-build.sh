@@ -75,7 +75,7 @@ bake_s=null
 if [ ! -f "$BUNDLE" ] || [ "$(cat "$W/bake.stamp" 2>/dev/null)" != "$hash" ]; then
     log "cross-building clbake (sources only) to bake on the emulated device"
     rm -f "$SRC/kernels/precompiled/pocl-aarch64.clbk"
-    (cd "$SRC" && cargo build --release --target "$TRIPLE" --bin clbake) >&2
+    (cd "$SRC" && cargo build --release --target "$TRIPLE" -p clbake-cli --bin clbake) >&2
     rm -rf "$W/pocl-bake"
     mkdir -p "$W/pocl-bake"
     log "baking under qemu (takes a while: every program compiles on emulated aarch64 PoCL)"
@@ -93,7 +93,7 @@ cmp -s "$BUNDLE" "$SRC/kernels/precompiled/pocl-aarch64.clbk" 2>/dev/null || cp 
 # 3. Build again, now embedding the aarch64 binaries; and the startup bench for the floor.
 log "cross-building clbake and the startup bench with the aarch64 bundle embedded"
 t0=$(date +%s.%N)
-(cd "$SRC" && cargo build --release --target "$TRIPLE" --bin clbake) >&2
+(cd "$SRC" && cargo build --release --target "$TRIPLE" -p clbake-cli --bin clbake) >&2
 bench=$(cd "$SRC" && cargo bench --no-run --target "$TRIPLE" --bench startup --message-format=json 2>/dev/null \
     | "$PYTHON" -c '
 import json, sys

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-mod cli;
+mod cmd;
 
 /// Embedded kernels of this executable: clbake's own NN kernel library.
 mod kernels {
@@ -56,14 +56,14 @@ enum Command {
     /// fingerprint (platform, device, driver and OpenCL C versions, address bits) selects the
     /// embedded binary at start-up; its hash is what `inspect` prints for each binary.
     #[command(after_help = EXIT_CODES)]
-    Devices(cli::devices::Args),
+    Devices(cmd::devices::Args),
     /// Show what a .clbk bundle, or an executable holding bundles, contains.
     ///
     /// Reads the `.clbake` ELF section of an executable built with `include_kernels!`, or a
     /// bundle file written by `clbake bake`: header fields, programs (name, build options,
     /// kernels, source sizes) and binaries (program, device fingerprint, sizes).
     #[command(after_help = format!("Examples:\n  clbake inspect ./app\n  clbake inspect --json kernels/precompiled/mali-g52.clbk | jq '.bundles[0].binaries'\n\n{EXIT_CODES}"))]
-    Inspect(cli::inspect::Args),
+    Inspect(cmd::inspect::Args),
     /// Compile kernels for the devices present and write a bundle.
     ///
     /// Sources come from `--kernels DIR`, from the bundle embedded in `--from APP`, or, with
@@ -71,21 +71,21 @@ enum Command {
     /// board, copy the bundle into your crate's kernels/precompiled/ and rebuild: the next
     /// build embeds it. Progress goes to stderr, one line per compile.
     #[command(after_help = format!("Examples:\n  clbake bake --from ./app -o board.clbk      # on the board, for an app built with clbake\n  clbake bake --kernels kernels -o host.clbk  # from .cl files\n  clbake bake -o clbake-kernels.clbk          # self-bake: clbake's own kernel library\n\n{EXIT_CODES}"))]
-    Bake(cli::bake::Args),
+    Bake(cmd::bake::Args),
     /// Run the digits CNN from embedded kernels and weights; print accuracy and start-up.
     ///
     /// Loads clbake's kernel library (embedded binary, else source), uploads the embedded
     /// weights, classifies the embedded test images and compares with the reference logits.
     /// The start-up breakdown shows which path served each program.
     #[command(after_help = EXIT_CODES)]
-    Demo(cli::demo_cmd::Args),
+    Demo(cmd::demo_cmd::Args),
     /// List, verify or clear the disk cache of programs compiled at start-up.
     #[command(after_help = EXIT_CODES)]
-    Cache(cli::cache::Args),
+    Cache(cmd::cache::Args),
 }
 
 fn main() -> ExitCode {
-    cli::output::restore_sigpipe();
+    cmd::output::restore_sigpipe();
     // `clbake --clbake-bake FILE`: the self-bake every clbake-built app offers (bake --remote runs it).
     if let Some(code) = clbake::selfbake::run_from_args(&kernels::BUNDLE) {
         return code;
@@ -98,16 +98,16 @@ fn main() -> ExitCode {
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).format_timestamp(None).init();
     let result = match cli.command {
-        Command::Devices(a) => cli::devices::run(a),
-        Command::Inspect(a) => cli::inspect::run(a),
-        Command::Bake(a) => cli::bake::run(a),
-        Command::Demo(a) => cli::demo_cmd::run(a),
-        Command::Cache(a) => cli::cache::run(a),
+        Command::Devices(a) => cmd::devices::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Bake(a) => cmd::bake::run(a),
+        Command::Demo(a) => cmd::demo_cmd::run(a),
+        Command::Cache(a) => cmd::cache::run(a),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}", cli::errors::render(&e));
+            eprintln!("{}", cmd::errors::render(&e));
             ExitCode::FAILURE
         }
     }

@@ -18,8 +18,9 @@ const PROGRAMS: [&str; 3] = ["reduce_max", "reduce_sum", "saxpy"];
 /// on its lock anyway, but then two tests' output would interleave in the build).
 static CARGO: Mutex<()> = Mutex::new(());
 
+/// The repository root (the workspace; this package is cli/).
 fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root")
 }
 
 /// `<target dir>/hello-kernels`: next to this test build's own output, never inside the
@@ -102,8 +103,8 @@ fn hello_kernels_builds_runs_and_embeds_only_its_own_programs() {
     assert_eq!(baked_names, PROGRAMS);
     assert_eq!(bundle.binaries().len(), 3);
 
-    // `default-features = false`: none of clbake's demo weights ride along.
-    let model = std::fs::read(repo().join("models/digits.safetensors")).unwrap();
+    // The library embeds nothing of its own: none of the demo's weights ride along.
+    let model = std::fs::read(repo().join("cli/models/digits.safetensors")).unwrap();
     let exe_bytes = std::fs::read(&exe).unwrap();
     let needle = &model[..model.len().min(96)];
     assert!(!exe_bytes.windows(needle.len()).any(|w| w == needle), "the demo model is embedded in the example");
