@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 
 pub mod cache_entry;
+pub mod clc;
 pub mod fingerprint;
 pub mod format;
 pub mod half;
