@@ -1,22 +1,52 @@
-//! A bundle embedded in the executable.
+//! [`Embedded`]: the bytes of a bundle, tied to the program list generated for it.
 
 use clbake_core::format::{Bundle, FormatError};
+use std::marker::PhantomData;
 
-/// Bytes of a `.clbk` bundle compiled into the executable by [`include_kernels!`](crate::include_kernels).
-#[derive(Clone, Copy, Debug)]
-pub struct Embedded {
-    bytes: &'static [u8],
+/// Identifies the programs of one bundle: implemented by the `Program` enum that
+/// [`include_kernels!`](crate::include_kernels) generates (program `i` of the bundle is the
+/// variant with index `i`), and by [`AnyProgram`] for bundles read at run time.
+pub trait ProgramId: Copy + Send + Sync + 'static {
+    /// Position of the program in the bundle.
+    fn index(self) -> usize;
+    /// The program names the code was generated for, in bundle order; `None` for any bundle.
+    fn expected() -> Option<&'static [&'static str]>;
 }
 
-impl Embedded {
-    /// Wraps embedded bundle bytes.
-    pub const fn new(bytes: &'static [u8]) -> Self {
-        Embedded { bytes }
-    }
+/// A program of a bundle known only at run time, by its index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AnyProgram(pub usize);
 
-    /// Wraps bundle bytes read at run time (leaked: they live as long as the process).
-    pub fn from_vec(bytes: Vec<u8>) -> Self {
-        Embedded { bytes: Box::leak(bytes.into_boxed_slice()) }
+impl ProgramId for AnyProgram {
+    fn index(self) -> usize {
+        self.0
+    }
+    fn expected() -> Option<&'static [&'static str]> {
+        None
+    }
+}
+
+/// Bytes of a `.clbk` bundle for the programs `P`: compiled into the executable by
+/// [`include_kernels!`](crate::include_kernels) (`BUNDLE`, whose type names the generated
+/// `Program`, so a bundle cannot be paired with another crate's programs), or read at run
+/// time (`Embedded<AnyProgram>`).
+#[derive(Debug)]
+pub struct Embedded<P = AnyProgram> {
+    bytes: &'static [u8],
+    _programs: PhantomData<fn() -> P>,
+}
+
+impl<P> Clone for Embedded<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P> Copy for Embedded<P> {}
+
+impl<P> Embedded<P> {
+    /// Wraps embedded bundle bytes (what the generated code does).
+    pub const fn new(bytes: &'static [u8]) -> Self {
+        Embedded { bytes, _programs: PhantomData }
     }
 
     /// The raw bundle bytes.
@@ -27,5 +57,12 @@ impl Embedded {
     /// Parses (and validates) the bundle's header and tables; decompresses nothing.
     pub fn parse(&self) -> Result<Bundle<'static>, FormatError> {
         Bundle::parse(self.bytes)
+    }
+}
+
+impl Embedded<AnyProgram> {
+    /// Wraps bundle bytes read at run time (leaked: they live as long as the process).
+    pub fn from_vec(bytes: Vec<u8>) -> Self {
+        Embedded::new(Box::leak(bytes.into_boxed_slice()))
     }
 }

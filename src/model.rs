@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 /// Element types a tensor may have. Sealed: only plain little-endian numbers with no
 /// invalid bit patterns implement it.
-pub trait Element: Copy + sealed::Sealed + 'static {
+pub trait Element: bytemuck::Pod + sealed::Sealed + 'static {
     /// The safetensors dtype name, e.g. `F32`.
     const DTYPE: &'static str;
 }
@@ -19,7 +19,7 @@ macro_rules! element {
         impl Element for $t { const DTYPE: &'static str = $name; }
     )*};
 }
-element!(f32 => "F32", f64 => "F64", u8 => "U8", i8 => "I8", u16 => "U16", i16 => "I16", u32 => "U32", i32 => "I32", u64 => "U64", i64 => "I64");
+element!(f32 => "F32", f64 => "F64", half::f16 => "F16", half::bf16 => "BF16", u8 => "U8", i8 => "I8", u16 => "U16", i16 => "I16", u32 => "U32", i32 => "I32", u64 => "U64", i64 => "I64");
 
 /// Compile-time description of one tensor: name, shape and byte range in the file.
 #[derive(Clone, Copy, Debug)]
@@ -64,12 +64,8 @@ impl<T: Element, const RANK: usize> TensorInfo<T, RANK> {
     /// wrong) — the macro checked all three at compile time for the embedded bytes.
     pub fn view(&self, file: &'static [u8]) -> Tensor<'static, T, RANK> {
         let bytes = file.get(self.start..self.end).unwrap_or_else(|| panic!("tensor {}: range {}..{} outside file", self.name, self.start, self.end));
-        let size = std::mem::size_of::<T>();
-        assert_eq!(bytes.len(), self.len() * size, "tensor {}: byte length does not match shape", self.name);
-        assert_eq!(bytes.as_ptr() as usize % std::mem::align_of::<T>(), 0, "tensor {}: misaligned", self.name);
-        // SAFETY: length and alignment checked above; `T: Element` are plain numbers for which
-        // every bit pattern is valid; the bytes are immutable and 'static.
-        let data = unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), self.len()) };
+        assert_eq!(bytes.len(), self.len() * std::mem::size_of::<T>(), "tensor {}: byte length does not match shape", self.name);
+        let data: &[T] = bytemuck::try_cast_slice(bytes).unwrap_or_else(|e| panic!("tensor {}: {e}", self.name));
         Tensor { name: self.name, shape: self.shape, data }
     }
 }

@@ -20,16 +20,17 @@ Exit codes:
   3    `demo` ran but its results disagree with the reference
   141  killed by SIGPIPE: the reader of stdout went away (e.g. `clbake inspect app | head`)";
 
-/// Environment variables, shown under the top-level `--help`.
-const ENVIRONMENT: &str = "\
-Environment:
-  CLBAKE_DEVICE=N        device index for `demo` and for apps (default: first GPU, else device 0)
-  CLBAKE_EMBEDDED=off    ignore embedded binaries: every program compiles from source
-  CLBAKE_JOBS=N          parallel compiles (0 = one per core)
-  CLBAKE_CACHE_DIR=DIR   on-disk cache of programs compiled at start-up (`off` disables it)
-  CLBAKE_BAKE=off|host   build scripts: embed sources only / fail without a device
-  CLBAKE_ZSTD_LEVEL=N    build scripts: zstd level of embedded binaries
-  RUST_LOG=info          log output (same as -v)";
+/// Environment variables, shown under the top-level `--help` (from clbake's one table of
+/// them, `clbake::core::env::VARS`).
+fn environment() -> String {
+    let mut s = String::from("Environment:\n");
+    for line in clbake::core::env::help_lines() {
+        s.push_str(&line);
+        s.push('\n');
+    }
+    s.push_str("  RUST_LOG=info               log output (same as -v)");
+    s
+}
 
 /// clbake: bake OpenCL programs into executables.
 ///
@@ -39,7 +40,7 @@ Environment:
 /// bundles on a board (to copy back into kernels/precompiled/), and runs a demo network.
 /// The guide: docs/GUIDE.md.
 #[derive(Parser)]
-#[command(name = "clbake", version, after_help = format!("{EXIT_CODES}\n\n{ENVIRONMENT}"))]
+#[command(name = "clbake", version, after_help = format!("{EXIT_CODES}\n\n{}", environment()))]
 struct Cli {
     /// More log output (repeat for more); or set RUST_LOG.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -79,14 +80,15 @@ enum Command {
     /// The start-up breakdown shows which path served each program.
     #[command(after_help = EXIT_CODES)]
     Demo(cmd::demo_cmd::Args),
-    /// List, verify or clear the disk cache of programs compiled at start-up.
+    /// List, verify, prune or clear the disk cache of programs compiled at start-up.
     #[command(after_help = EXIT_CODES)]
     Cache(cmd::cache::Args),
 }
 
 fn main() -> ExitCode {
     cmd::output::restore_sigpipe();
-    // `clbake --clbake-bake FILE`: the self-bake every clbake-built app offers (bake --remote runs it).
+    // `clbake --clbake-bake FILE`: the self-bake every clbake-built app offers (bake --remote
+    // runs it); also the compile worker processes of `clbake bake`.
     if let Some(code) = clbake::selfbake::run_from_args(&kernels::BUNDLE) {
         return code;
     }

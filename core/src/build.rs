@@ -2,9 +2,17 @@
 //!
 //! A user crate's whole `build.rs`:
 //! ```no_run
-//! fn main() {
-//!     clbake_core::build::bake_kernels("kernels");
-//! }
+//! clbake_core::build::bake_kernels("kernels");
+//! ```
+//! Or, for a kernel library written for a C++ runtime, kept as it is:
+//! ```no_run
+//! clbake_core::build::Builder::new("cl_kernels")
+//!     .with_include_dir("cl_kernels")                       // #include <helpers.h>
+//!     .with_define("DATA_TYPE", "float")                    // -D for every program
+//!     .with_program_options("imgproc/boxFilter*", "-D T=uchar -D cn=1")
+//!     .exclude("experimental/*")
+//!     .keep_going(true)                                     // bake what compiles, warn about the rest
+//!     .run_or_exit();
 //! ```
 //! What it does depends on the target and on `CLBAKE_BAKE`:
 //!
@@ -16,55 +24,51 @@
 //! | `CLBAKE_BAKE=off` | sources (and precompiled binaries) only, no compiling |
 //! | `CLBAKE_BAKE=host` | like the first row, but a missing device fails the build |
 //!
-//! A kernel that fails to compile fails the build with the driver's log (file and line).
+//! A program that fails to compile fails the build with every failing program's file,
+//! options and driver log (all of them, in one run); [`Builder::keep_going`] bakes the
+//! others and makes the failures warnings. Every kernel without a typed method is a cargo
+//! warning naming the kernel, the parameter and the reason ([`Builder::deny_untyped`] makes
+//! it an error).
+//!
+//! Bakes are incremental: a program whose key (name, options, tokens of its source — not
+//! comments or whitespace) and device are unchanged keeps its binary from the previous
+//! bake. Compiles run in worker processes, one per core, where the driver compiles one
+//! program at a time per process (PoCL); the build script re-runs itself as the worker, so
+//! call the builder first thing in `main`.
 //!
 //! Before a binary is captured, every launch the sources declare (`// clbake:launch` lines,
-//! see [`crate::tune`]) runs once on the device, so that code a
-//! driver compiles at a kernel's first launch (PoCL: a work-group function per local size)
-//! is in the binary and the application's first launch does not compile it.
-//! [`Builder::with_warm`]`(false)` or `CLBAKE_WARM=0` turns that off.
+//! see [`crate::clc::directives`]) runs once on the device and its outputs are recorded (a
+//! known answer the runtime replays once per device). [`Builder::with_warm`]`(false)` or
+//! `CLBAKE_WARM=off` turns that off.
 
-use crate::cl::{self, BakeOptions, BakeProgress, ClError};
-use crate::format::{Bundle, FormatError};
+use crate::bake::{self, BakeError, Plan, Progress, Report, WorkerCommand};
+use crate::cl::{self, ClError};
+use crate::env::{self, EnvError};
 use crate::source::{self, DiscoverOptions, SourceError};
 use std::path::{Path, PathBuf};
-
-/// Every environment variable that changes what a build bakes.
-pub const TRACKED_ENV: &[&str] =
-    &["CLBAKE_BAKE", "CLBAKE_ZSTD_LEVEL", "CLBAKE_JOBS", "CLBAKE_WARM", "OCL_ICD_VENDORS", "OPENCL_DYLIB_PATH", "POCL_DEVICES", "POCL_CACHE_DIR"];
 
 /// Why a build-script bake failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// Kernel sources could not be read or expanded.
+    /// The kernel directory cannot be read, or an option or pattern is wrong.
     #[error(transparent)]
     Source(#[from] SourceError),
-    /// A kernel failed to compile, or OpenCL failed.
+    /// Programs failed to compile, or OpenCL failed.
     #[error(transparent)]
-    Cl(#[from] ClError),
-    /// A precompiled bundle is unreadable.
-    #[error("{path}: {source}")]
-    Precompiled {
-        /// The bundle file.
-        path: PathBuf,
-        /// What is wrong with it.
-        source: FormatError,
-    },
-    /// `CLBAKE_BAKE` holds an unknown value.
-    #[error("CLBAKE_BAKE={0:?} is not one of: off, host, auto")]
-    BadMode(String),
+    Bake(#[from] BakeError),
+    /// A `CLBAKE_*` variable holds a value that cannot be used.
+    #[error(transparent)]
+    Env(#[from] EnvError),
     /// `CLBAKE_BAKE=host` but no device to bake for.
     #[error("CLBAKE_BAKE=host but no OpenCL device is usable: {0}")]
     NoDevice(ClError),
+    /// Kernels without a typed method, with [`Builder::deny_untyped`].
+    #[error("{} kernel(s) get no typed method:\n{}", .0.len(), .0.iter().map(|u| format!("  {u}\n")).collect::<String>())]
+    Untyped(Vec<bake::Untyped>),
     /// Writing the bundle failed.
-    #[error("cannot write {path}: {source}")]
-    Write {
-        /// Output file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] crate::atomic::WriteError),
 }
 
 /// What a bake did, for logs and tests.
@@ -72,16 +76,8 @@ pub enum BuildError {
 pub struct BuildSummary {
     /// Where the bundle was written.
     pub bundle: PathBuf,
-    /// Number of programs.
-    pub programs: usize,
-    /// Binaries compiled on this machine.
-    pub baked: usize,
-    /// Binaries taken from precompiled bundles.
-    pub precompiled: usize,
-    /// Declared launches run before capturing binaries (all programs and devices).
-    pub warmed: usize,
-    /// Warnings emitted (stale precompiled entries, skipped bake).
-    pub warnings: Vec<String>,
+    /// The bake's report.
+    pub report: Report,
 }
 
 /// Configures a build-script bake. See the [module docs](self).
@@ -92,6 +88,9 @@ pub struct Builder {
     name: String,
     discover: DiscoverOptions,
     warm: bool,
+    checks: bool,
+    keep_going: bool,
+    deny_untyped: bool,
 }
 
 /// One-shot bake for a build script: [`Builder::new`]`(dir).`[`run_or_exit`](Builder::run_or_exit)`()`.
@@ -99,34 +98,78 @@ pub fn bake_kernels(dir: impl AsRef<Path>) {
     Builder::new(dir).run_or_exit();
 }
 
+/// `cargo::rerun-if-changed` for `path`, when running inside a build script.
+pub(crate) fn rerun_if_changed(path: &Path) {
+    if std::env::var_os("OUT_DIR").is_some() && std::env::var_os("CARGO_MANIFEST_DIR").is_some() {
+        build_rs::output::rerun_if_changed(path);
+    }
+}
+
 impl Builder {
-    /// A bake of the `.cl` files in `kernels_dir` (relative to the crate's manifest dir),
+    /// A bake of the `.cl` files under `kernels_dir` (relative to the crate's manifest dir),
     /// with precompiled bundles from `kernels_dir/precompiled`.
     pub fn new(kernels_dir: impl AsRef<Path>) -> Self {
         let dir = kernels_dir.as_ref();
-        let dir = if dir.is_relative() {
-            std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default().join(dir)
-        } else {
-            dir.to_path_buf()
-        };
-        Builder { precompiled_dir: Some(dir.join("precompiled")), kernels_dir: dir, name: "kernels".into(), discover: DiscoverOptions::default(), warm: true }
+        let dir = if dir.is_relative() { std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default().join(dir) } else { dir.to_path_buf() };
+        Builder {
+            precompiled_dir: Some(dir.join("precompiled")),
+            kernels_dir: dir,
+            name: "kernels".into(),
+            discover: DiscoverOptions::default(),
+            warm: true,
+            checks: true,
+            keep_going: false,
+            deny_untyped: false,
+        }
     }
 
-    /// Adds an include directory for `#include "..."`.
+    fn resolve(&self, dir: PathBuf) -> PathBuf {
+        if dir.is_relative() {
+            std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default().join(dir)
+        } else {
+            dir
+        }
+    }
+
+    /// Adds an include directory (relative to the crate's manifest dir) for `#include <...>`
+    /// and `#include "..."`. Headers are expanded into the bundle; the directory never
+    /// reaches the build options.
     pub fn with_include_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.discover.include_dirs.push(dir.into());
+        let dir = self.resolve(dir.into());
+        self.discover.include_dirs.push(dir);
         self
     }
 
-    /// Adds `-D name=value` to every program.
+    /// Adds `-D name=value` to every program (`value` empty: `-D name`). The name must be
+    /// an identifier and the value one word; the bake fails otherwise.
     pub fn with_define(mut self, name: &str, value: &str) -> Self {
         self.discover.defines.push((name.into(), value.into()));
         self
     }
 
+    /// Adds build options to the programs whose name or relative file path matches
+    /// `name_or_glob` (`imgproc/boxFilter`, `imgproc/*`, `nchw/*.cl`). Any option but `-I`.
+    pub fn with_program_options(mut self, name_or_glob: &str, options: &str) -> Self {
+        self.discover.program_options.push((name_or_glob.into(), options.into()));
+        self
+    }
+
+    /// Leaves out the files whose relative path matches `glob` (`experimental/*`, `*_mmul.cl`).
+    pub fn exclude(mut self, glob: &str) -> Self {
+        self.discover.exclude.push(glob.into());
+        self
+    }
+
+    /// Declares a build variant `name` with `options` for the files matching `glob`, as a
+    /// `// clbake:variant` line in each would.
+    pub fn with_variant(mut self, glob: &str, name: &str, options: &str) -> Self {
+        self.discover.variants.push((glob.into(), name.into(), options.into()));
+        self
+    }
+
     /// Uses another directory of precompiled bundles (or none).
     pub fn with_precompiled_dir(mut self, dir: Option<PathBuf>) -> Self {
-        self.precompiled_dir = dir;
+        self.precompiled_dir = dir.map(|d| self.resolve(d));
         self
     }
 
@@ -137,19 +180,43 @@ impl Builder {
     }
 
     /// Whether to run the declared launches before capturing binaries (default `true`;
-    /// `CLBAKE_WARM=0` also turns it off). See the [module docs](self).
+    /// `CLBAKE_WARM=off` also turns it off).
     pub fn with_warm(mut self, warm: bool) -> Self {
         self.warm = warm;
         self
     }
 
-    /// Runs the bake; on failure prints the error for cargo and exits with status 1.
+    /// Whether to record known answers of the declared launches (default `true`;
+    /// `CLBAKE_CHECK=off` also turns it off).
+    pub fn with_checks(mut self, checks: bool) -> Self {
+        self.checks = checks;
+        self
+    }
+
+    /// Bake the programs that compile and make the others warnings, instead of failing the
+    /// build (default `false`).
+    pub fn keep_going(mut self, on: bool) -> Self {
+        self.keep_going = on;
+        self
+    }
+
+    /// Make every kernel without a typed method a build error instead of a warning.
+    pub fn deny_untyped(mut self, on: bool) -> Self {
+        self.deny_untyped = on;
+        self
+    }
+
+    /// Runs the bake; on failure prints the error for cargo and exits with status 1. When
+    /// the build script runs as a compile worker of its own bake, serves and exits.
     pub fn run_or_exit(&self) -> BuildSummary {
+        if let Some(code) = bake::serve_if_worker() {
+            std::process::exit(code);
+        }
         match self.run() {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("clbake: {e}");
-                for line in e.to_string().lines().take(40) {
+                for line in e.to_string().lines().take(200) {
                     build_rs::output::error(line);
                 }
                 std::process::exit(1);
@@ -159,177 +226,97 @@ impl Builder {
 
     /// Runs the bake inside a build script (reads `OUT_DIR`, `TARGET`, `HOST`).
     pub fn run(&self) -> Result<BuildSummary, BuildError> {
-        for var in TRACKED_ENV {
+        if let Some(code) = bake::serve_if_worker() {
+            std::process::exit(code);
+        }
+        for var in env::build_tracked() {
             build_rs::output::rerun_if_env_changed(var);
         }
-        let out = build_rs::input::out_dir().join("clbake").join(format!("{}.clbk", self.name));
-        isolate_pocl_cache(&build_rs::input::out_dir().join("clbake").join("pocl-cache"));
+        let out_dir = build_rs::input::out_dir().join("clbake");
+        std::fs::create_dir_all(&out_dir).map_err(|source| crate::atomic::WriteError { op: "create", path: out_dir.clone(), source })?;
+        let out = out_dir.join(format!("{}.clbk", self.name));
+        isolate_pocl_cache(&out_dir.join("pocl-cache"));
         let cross = build_rs::input::target() != build_rs::input::host();
-        let mode = std::env::var("CLBAKE_BAKE").unwrap_or_default();
-        let summary = self.bake_to(&out, cross, &mode, &|p| {
-            // Cargo shows build-script stdout only with -vv; keep a progress line there.
-            let BakeProgress::Compiled { program, device, done, total, elapsed, .. } = p;
-            println!("clbake: [{done}/{total}] {program} for {} in {:.0?}", device.fingerprint.device_name, elapsed);
-        })?;
         build_rs::output::rerun_if_changed(&self.kernels_dir);
-        for w in &summary.warnings {
-            build_rs::output::warning(w);
+        let summary = self.bake_to(&out, cross, WorkerCommand::this_executable(&[]), &|p| {
+            // Cargo shows build-script stdout only with -vv; keep a progress line there.
+            println!("clbake: {}", p.line());
+        })?;
+        let r = &summary.report;
+        println!("clbake: {}", r.summary());
+        for w in r.warnings.iter().chain(r.failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().iter()) {
+            for line in w.lines().take(20) {
+                build_rs::output::warning(line);
+            }
+        }
+        for u in &r.untyped {
+            build_rs::output::warning(&u.to_string());
         }
         Ok(summary)
     }
 
-    /// The bake itself, outside of cargo's environment: writes the bundle to `out`.
-    /// `cross` skips capturing host binaries; `mode` is the value of `CLBAKE_BAKE`.
-    pub fn bake_to(
-        &self,
-        out: &Path,
-        cross: bool,
-        mode: &str,
-        progress: &(dyn Fn(BakeProgress<'_>) + Sync),
-    ) -> Result<BuildSummary, BuildError> {
-        let programs = source::discover(&self.kernels_dir, &self.discover)?;
-        for p in &programs {
+    /// The bake itself, outside of cargo's environment: writes the bundle to `out` (whose
+    /// previous contents, when they are a bundle, serve for an incremental bake). `cross`
+    /// skips capturing host binaries; `workers` starts compile worker processes (the
+    /// executable must call [`bake::serve_if_worker`] first).
+    pub fn bake_to(&self, out: &Path, cross: bool, workers: Option<WorkerCommand>, progress: &(dyn Fn(Progress<'_>) + Sync)) -> Result<BuildSummary, BuildError> {
+        let found = source::discover(&self.kernels_dir, &self.discover)?;
+        for p in &found.programs {
             for input in &p.inputs {
-                build_rs_rerun(input);
+                rerun_if_changed(input);
             }
         }
-        let mut summary = BuildSummary { bundle: out.to_path_buf(), programs: programs.len(), ..Default::default() };
-        let mode = match mode.trim() {
-            "" | "auto" => Mode::Auto,
-            "host" => Mode::Host,
-            "off" => Mode::Off,
-            other => return Err(BuildError::BadMode(other.into())),
+        let mode = env::choice(env::BAKE, &["auto", "off", "host"])?.unwrap_or("auto");
+        let mut plan = Plan {
+            settings: bake::JobSettings {
+                capture: !cross,
+                warm: self.warm && env::flag(env::WARM)?.unwrap_or(true),
+                checks: self.checks && env::flag(env::CHECK)?.unwrap_or(true),
+            },
+            keep_going: self.keep_going,
+            jobs: env::number(env::JOBS)?.unwrap_or(0),
+            workers,
+            previous: std::fs::read(out).ok(),
+            precompiled_dir: self.precompiled_dir.clone(),
+            zstd_level: env::number(env::ZSTD_LEVEL)?.unwrap_or(crate::format::DEFAULT_LEVEL),
+            ..Plan::default()
         };
-        let jobs = std::env::var("CLBAKE_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-        let mut baked = Vec::new();
-        let mut devices = Vec::new();
-        if mode != Mode::Off {
-            match cl::devices().and_then(|d| if d.is_empty() { Err(ClError::NoDevice) } else { Ok(d) }) {
-                Ok(found) => {
-                    let warm = self.warm && !matches!(std::env::var("CLBAKE_WARM").unwrap_or_default().trim(), "0" | "off" | "false" | "no");
-                    let opts = BakeOptions { capture: !cross, jobs, warm, ..BakeOptions::default() };
-                    baked = cl::bake(&programs, &found, &opts, progress)?;
-                    for b in &baked {
-                        summary.warmed += b.warm.launches;
-                        for s in &b.warm.skipped {
-                            summary.warnings.push(format!("{}: a declared launch did not run on {} ({s}); its first launch there compiles at run time", programs[b.program].file.display(), found[b.device].fingerprint.device_name));
-                        }
-                    }
-                    devices = found;
-                }
-                Err(e) if mode == Mode::Host => return Err(BuildError::NoDevice(e)),
-                Err(e) => summary.warnings.push(format!("no kernels compiled at build time, the binary will compile them at start-up: {e}")),
-            }
+        let mut warnings = Vec::new();
+        if mode == "off" {
+            warnings.push("CLBAKE_BAKE=off: embedding kernel sources only".to_string());
         } else {
-            summary.warnings.push("CLBAKE_BAKE=off: embedding kernel sources only".into());
+            match cl::devices().and_then(|d| if d.is_empty() { Err(ClError::NoDevice) } else { Ok(d) }) {
+                Ok(found) => plan.devices = found,
+                Err(e) if mode == "host" => return Err(BuildError::NoDevice(e)),
+                Err(e) => warnings.push(format!("no kernels compiled at build time, the binary will compile them at start-up: {e}")),
+            }
         }
-        let mut writer = crate::format::BundleWriter::new();
-        if let Ok(level) = std::env::var("CLBAKE_ZSTD_LEVEL").unwrap_or_default().parse::<i32>() {
-            writer = writer.with_level(level);
-        }
-        let mut writer = cl::bundle_writer_with(writer, &programs, &baked, &devices);
-        summary.baked = baked.iter().filter(|b| b.binary.is_some()).count();
-        if let Some(dir) = &self.precompiled_dir {
-            summary.precompiled = merge_precompiled(dir, &programs, &devices, cross, &mut writer, &mut summary.warnings)?;
-        }
-        let bytes = writer.to_bytes();
-        let io = |source| BuildError::Write { path: out.to_path_buf(), source };
-        if let Some(parent) = out.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
+        let baked = bake::bake(&found.programs, &found.failures, &plan, progress)?;
+        let mut report = baked.report;
+        report.warnings.splice(0..0, warnings);
+        if self.deny_untyped && !report.untyped.is_empty() {
+            return Err(BuildError::Untyped(report.untyped));
         }
         // Rewrite only on change, so an unchanged bake does not force a relink.
-        if std::fs::read(out).ok().as_deref() != Some(&bytes[..]) {
-            std::fs::write(out, &bytes).map_err(io)?;
+        if std::fs::read(out).ok().as_deref() != Some(&baked.bundle[..]) {
+            crate::atomic::write(out, &baked.bundle, 0o644)?;
         }
-        Ok(summary)
+        Ok(BuildSummary { bundle: out.to_path_buf(), report })
     }
 }
 
-/// Points PoCL at a fresh, empty kernel cache for this build-script process (unless the
-/// user chose one with `POCL_CACHE_DIR`). PoCL puts into a program binary whatever launch-size
-/// specialised work-group functions its cache holds; with the developer's own cache that
-/// would make the embedded bytes depend on which programs happened to run on this machine.
-fn isolate_pocl_cache(dir: &Path) {
+/// Points PoCL at a fresh, empty kernel cache for this process (unless the user chose one
+/// with `POCL_CACHE_DIR`). PoCL puts into a program binary whatever launch-size specialised
+/// work-group functions its cache holds; with the developer's own cache that would make the
+/// embedded bytes depend on which programs happened to run on this machine. Build scripts
+/// and `clbake bake` both call it before OpenCL is loaded.
+pub fn isolate_pocl_cache(dir: &Path) {
     if std::env::var_os("POCL_CACHE_DIR").is_some() {
         return;
     }
     let _ = std::fs::remove_dir_all(dir);
     if std::fs::create_dir_all(dir).is_ok() {
-        // The build script is single-threaded here and OpenCL has not been loaded yet.
+        // Called before OpenCL is loaded and before any thread is started.
         std::env::set_var("POCL_CACHE_DIR", dir);
     }
-}
-
-#[derive(PartialEq, Eq, Clone, Copy)]
-enum Mode {
-    Auto,
-    Host,
-    Off,
-}
-
-fn build_rs_rerun(path: &Path) {
-    if std::env::var_os("OUT_DIR").is_some() {
-        build_rs::output::rerun_if_changed(path);
-    }
-}
-
-/// Adds the fresh binaries of every `dir/*.clbk` to `writer`; stale ones (sources changed)
-/// become warnings. Binaries for a device baked on this machine are skipped (ours are newer).
-fn merge_precompiled(
-    dir: &Path,
-    programs: &[source::ProgramSource],
-    baked_devices: &[cl::DeviceInfo],
-    cross: bool,
-    writer: &mut crate::format::BundleWriter,
-    warnings: &mut Vec<String>,
-) -> Result<usize, BuildError> {
-    build_rs_rerun(dir);
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(0) };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "clbk")).collect();
-    files.sort();
-    let ours: Vec<_> = if cross { Vec::new() } else { baked_devices.iter().map(|d| d.fingerprint.hash()).collect() };
-    let mut added = 0;
-    let mut seen = std::collections::HashSet::new();
-    for path in files {
-        build_rs_rerun(&path);
-        let bytes = std::fs::read(&path).map_err(|source| BuildError::Write { path: path.clone(), source })?;
-        let bundle = Bundle::parse(&bytes).map_err(|source| BuildError::Precompiled { path: path.clone(), source })?;
-        let mut stale = Vec::new();
-        for bin in bundle.binaries() {
-            let Some(prog) = bundle.programs().get(bin.program as usize) else { continue };
-            let Some(idx) = programs.iter().position(|p| p.name == prog.name) else {
-                stale.push(format!("{} (program no longer exists)", prog.name));
-                continue;
-            };
-            let current = &programs[idx];
-            let key = crate::hash::program_key(&current.name, &current.options, &crate::Hash128::of(current.source.as_bytes()));
-            if bin.program_key != key {
-                stale.push(prog.name.to_string());
-                continue;
-            }
-            if ours.contains(&bin.fingerprint_hash) || !seen.insert((idx, bin.fingerprint_hash)) {
-                continue;
-            }
-            writer.add_binary_entry(idx as u32, bin).map_err(|source| BuildError::Precompiled { path: path.clone(), source })?;
-            added += 1;
-        }
-        // Tuned work sizes (`clbake bake --tune`) of programs whose source is unchanged.
-        for t in bundle.tunings() {
-            let idx = bundle.programs().get(t.program as usize).and_then(|prog| programs.iter().position(|p| p.name == prog.name));
-            if idx.is_none_or(|i| writer.add_tuning_entry(i as u32, t).is_err()) {
-                stale.push(format!("{} (tuning of {})", bundle.programs().get(t.program as usize).map_or("?", |p| p.name), t.kernel));
-            }
-        }
-        if !stale.is_empty() {
-            let device = bundle.binaries().first().and_then(|b| b.fingerprint().ok()).map(|f| f.describe()).unwrap_or_default();
-            warnings.push(format!(
-                "{}: skipped {} stale binar{} for {device} (kernel sources changed since it was baked; re-bake on the device): {}",
-                path.display(),
-                stale.len(),
-                if stale.len() == 1 { "y" } else { "ies" },
-                stale.join(", ")
-            ));
-        }
-    }
-    Ok(added)
 }

@@ -26,10 +26,21 @@ pub struct Fingerprint {
     pub opencl_c_version: String,
     /// `CL_DEVICE_ADDRESS_BITS`.
     pub address_bits: u32,
+    /// The ABI of the process that loads the binary: target architecture and pointer width
+    /// (`x86_64/64`, `arm/32`). Boards ship 32- and 64-bit vendor drivers with identical
+    /// version strings, so the device's strings alone cannot tell their binaries apart.
+    pub host_abi: String,
+    /// The vendor driver library serving the platform (file name, size, ELF build-id; see
+    /// `cl::library`), empty when unknown. Drivers updated out of band keep their version
+    /// strings; a replaced library is a miss that names this field.
+    pub driver_library: String,
 }
 
+/// Number of string fields of a fingerprint.
+pub const STRING_FIELDS: usize = 10;
+
 /// Names of the string fields, in the order of [`Fingerprint::string_fields`].
-pub const STRING_FIELD_NAMES: [&str; 8] = [
+pub const STRING_FIELD_NAMES: [&str; STRING_FIELDS] = [
     "platform_name",
     "platform_vendor",
     "platform_version",
@@ -38,18 +49,25 @@ pub const STRING_FIELD_NAMES: [&str; 8] = [
     "device_version",
     "driver_version",
     "opencl_c_version",
+    "host_abi",
+    "driver_library",
 ];
 
 /// The fingerprint hash over borrowed fields (in [`STRING_FIELD_NAMES`] order), so readers
 /// can check a stored fingerprint without allocating it.
-pub fn hash_fields(fields: &[&str; 8], address_bits: u32) -> Hash128 {
-    let mut parts: [&[u8]; 10] = [b"clbake-fingerprint"; 10];
-    for (slot, f) in parts[1..9].iter_mut().zip(fields) {
+pub fn hash_fields(fields: &[&str; STRING_FIELDS], address_bits: u32) -> Hash128 {
+    let mut parts: [&[u8]; STRING_FIELDS + 2] = [b"clbake-fingerprint-2"; STRING_FIELDS + 2];
+    for (slot, f) in parts[1..=STRING_FIELDS].iter_mut().zip(fields) {
         *slot = f.as_bytes();
     }
     let bits = address_bits.to_le_bytes();
-    parts[9] = &bits;
+    parts[STRING_FIELDS + 1] = &bits;
     Hash128::of_parts(&parts)
+}
+
+/// The [`Fingerprint::host_abi`] of this process: `ARCH/POINTER_BITS`, e.g. `x86_64/64`.
+pub fn this_host_abi() -> String {
+    format!("{}/{}", std::env::consts::ARCH, usize::BITS)
 }
 
 /// One field that differs between two fingerprints.
@@ -70,8 +88,8 @@ impl fmt::Display for FieldDiff {
 }
 
 impl Fingerprint {
-    /// The eight string fields in a fixed order (see [`STRING_FIELD_NAMES`]).
-    pub fn string_fields(&self) -> [&str; 8] {
+    /// The string fields in a fixed order (see [`STRING_FIELD_NAMES`]).
+    pub fn string_fields(&self) -> [&str; STRING_FIELDS] {
         [
             &self.platform_name,
             &self.platform_vendor,
@@ -81,13 +99,15 @@ impl Fingerprint {
             &self.device_version,
             &self.driver_version,
             &self.opencl_c_version,
+            &self.host_abi,
+            &self.driver_library,
         ]
     }
 
-    /// Builds a fingerprint from the eight string fields (in [`STRING_FIELD_NAMES`] order)
-    /// and the address width.
-    pub fn from_parts(s: [String; 8], address_bits: u32) -> Self {
-        let [platform_name, platform_vendor, platform_version, device_name, device_vendor, device_version, driver_version, opencl_c_version] =
+    /// Builds a fingerprint from the string fields (in [`STRING_FIELD_NAMES`] order) and the
+    /// address width.
+    pub fn from_parts(s: [String; STRING_FIELDS], address_bits: u32) -> Self {
+        let [platform_name, platform_vendor, platform_version, device_name, device_vendor, device_version, driver_version, opencl_c_version, host_abi, driver_library] =
             s;
         Fingerprint {
             platform_name,
@@ -99,6 +119,8 @@ impl Fingerprint {
             driver_version,
             opencl_c_version,
             address_bits,
+            host_abi,
+            driver_library,
         }
     }
 
@@ -131,13 +153,25 @@ impl Fingerprint {
     }
 }
 
+impl FieldDiff {
+    /// What the difference means, in a few words: `driver library changed`, `another
+    /// process ABI`, or `FIELD changed`.
+    pub fn meaning(&self) -> String {
+        match self.field {
+            "driver_library" => "driver library changed".into(),
+            "host_abi" => "built for another process ABI".into(),
+            f => format!("{f} changed"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn fp() -> Fingerprint {
         Fingerprint::from_parts(
-            ["p", "pv", "OpenCL 3.0", "dev", "dv", "OpenCL 3.0 dev", "3.1", "OpenCL C 1.2"].map(String::from),
+            ["p", "pv", "OpenCL 3.0", "dev", "dv", "OpenCL 3.0 dev", "3.1", "OpenCL C 1.2", "x86_64/64", "libpocl.so.2 size=1 build-id=ab"].map(String::from),
             64,
         )
     }
@@ -148,10 +182,10 @@ mod tests {
         let mut b = fp();
         b.driver_version = "3.2".into();
         b.address_bits = 32;
+        b.driver_library = "libpocl.so.2 size=2 build-id=ab".into();
         let d = a.diff(&b);
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[0].field, "driver_version");
-        assert_eq!(d[1].field, "address_bits");
+        assert_eq!(d.iter().map(|d| d.field).collect::<Vec<_>>(), ["driver_version", "driver_library", "address_bits"]);
+        assert_eq!(d[1].meaning(), "driver library changed");
         assert_ne!(a.hash(), b.hash());
         assert_eq!(a.hash(), fp().hash());
     }

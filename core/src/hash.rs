@@ -46,12 +46,18 @@ impl fmt::Display for Hash128 {
     }
 }
 
-/// The key that ties a compiled binary to the exact program it was built from:
-/// clbake's format major version, the program name, its build options and the hash of
-/// its source with includes expanded. A binary whose key differs is stale.
-pub fn program_key(name: &str, options: &str, source_hash: &Hash128) -> Hash128 {
+/// The key that ties a compiled binary to the exact program it was built from: clbake's
+/// format major version, the program name, its build options and the hash of its token
+/// stream ([`token_hash`](crate::clc::key::token_hash): comments, blank lines and
+/// indentation do not count; `// clbake:` lines do). A binary whose key differs is stale.
+pub fn program_key(name: &str, options: &str, token_hash: &Hash128) -> Hash128 {
     let version = crate::format::FORMAT_MAJOR.to_le_bytes();
-    Hash128::of_parts(&[b"clbake-program", &version, name.as_bytes(), options.as_bytes(), &source_hash.0])
+    Hash128::of_parts(&[b"clbake-program", &version, name.as_bytes(), options.as_bytes(), &token_hash.0])
+}
+
+/// [`program_key`] of a program given its expanded source.
+pub fn program_key_of_source(name: &str, options: &str, source: &str) -> Hash128 {
+    program_key(name, options, &crate::clc::key::token_hash(source))
 }
 
 #[cfg(test)]

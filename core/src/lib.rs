@@ -24,7 +24,7 @@
 //! ```
 //!
 //! # Modules
-//! - [`format`](mod@format): the bundle (`Bundle::parse`, `BundleWriter`, `scan`, `elf_section`).
+//! - [`format`](mod@format): the bundle (`Bundle::parse`, `BundleWriter`, `scan`, `section`).
 //! - [`fingerprint`], [`hash`]: what identifies a device and a program version.
 //! - [`source`]: kernel discovery, `#include` expansion, `// clbake:variant` lines.
 //! - [`tune`]: declared launch shapes (`// clbake:tune`, `// clbake:launch`).
@@ -38,21 +38,23 @@
 //!   proc macros need only the format, so they build without it.
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod cache_entry;
 pub mod clc;
+pub mod env;
 pub mod fingerprint;
 pub mod format;
-pub mod half;
 pub mod hash;
 pub mod pocl;
-pub mod signature;
 pub mod source;
-pub mod tune;
+pub mod wire;
 
 #[cfg(feature = "opencl")]
-pub mod cl;
+pub mod bake;
 #[cfg(feature = "opencl")]
 pub mod build;
+#[cfg(feature = "opencl")]
+pub mod cl;
 
 pub use fingerprint::Fingerprint;
 pub use hash::Hash128;

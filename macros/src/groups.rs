@@ -1,118 +1,84 @@
-//! The model of the typed API: programs grouped by kernel file (stem), each with its build
-//! variants and the kernels' parsed signatures.
-//!
-//! Programs of one file share their source (and so its hash); a file with
-//! `// clbake:variant NAME ...` lines became programs `STEM_NAME`. Grouping re-reads the
-//! variant lines of each program's source, so it needs nothing but the bundle.
+//! The model of the typed API: programs grouped by kernel file (stem), each group with its
+//! build variants, and every kernel's parameters as the bundle recorded them.
 
-use clbake_core::signature::{parse_signatures, KernelSignature, ParamType, SignatureError};
-use clbake_core::Hash128;
+use clbake_core::clc::{classify, ParamType};
+use clbake_core::format::{KernelRecord, ProgramEntry};
 
 /// One program of the bundle, as the macro sees it.
 #[derive(Clone, Debug)]
 pub(crate) struct ProgramModel {
     /// Program name.
     pub name: String,
+    /// The kernel file's relative path without `.cl`.
+    pub stem: String,
+    /// Build variant, empty when none.
+    pub variant: String,
     /// Build options.
     pub options: String,
-    /// Kernel names (bundle order).
-    pub kernels: Vec<String>,
-    /// Source with includes expanded.
-    pub source: String,
-    /// Hash of `source`.
-    pub source_hash: Hash128,
+    /// Kernels in the bundle's order.
+    pub kernels: Vec<KernelRecord>,
 }
 
-/// A kernel of a group, with the signature read under each member's options.
-#[derive(Clone, Debug)]
-pub(crate) struct KernelModel {
-    /// Kernel name.
-    pub name: String,
-    /// The signature under the first member's options, or why it could not be read.
-    pub signature: Result<KernelSignature, SignatureError>,
+impl ProgramModel {
+    pub(crate) fn from_entry(p: &ProgramEntry<'_>) -> Self {
+        ProgramModel {
+            name: p.name.to_string(),
+            stem: p.stem.to_string(),
+            variant: p.variant.to_string(),
+            options: p.options.to_string(),
+            kernels: p.kernels.iter().map(|k| k.to_record()).collect(),
+        }
+    }
 }
 
 /// Programs built from one kernel file.
 #[derive(Clone, Debug)]
 pub(crate) struct Group {
-    /// File stem (`conv2d` for `conv2d.cl`), or the program name when ungrouped.
+    /// File stem (`conv2d` for `conv2d.cl`, `nchw/pool` for `nchw/pool.cl`).
     pub stem: String,
     /// (variant name, program index); the variant is `None` for a file without variants.
     pub members: Vec<(Option<String>, usize)>,
-    /// Kernels with the signatures of the first member.
-    pub kernels: Vec<KernelModel>,
-    /// All members give every kernel the same Rust-level argument types, so one handle
-    /// type serves them all and a variant enum selects among them.
+    /// Kernels of the first member.
+    pub kernels: Vec<KernelRecord>,
+    /// All members have the same kernels with the same Rust-level argument types, so one
+    /// handle type serves them all and a variant enum selects among them.
     pub uniform: bool,
 }
 
-/// The stem and variant of a program: `conv2d_relu` with a `// clbake:variant relu` line in
-/// its source is (`conv2d`, `relu`).
-fn stem_of(p: &ProgramModel) -> (String, Option<String>) {
-    let variants = clbake_core::source::parse_variants(&p.source, std::path::Path::new(&p.name)).unwrap_or_default();
-    variants
+/// What decides whether two variants can share a handle: each kernel's name, index and
+/// argument types (or why it has none).
+fn type_key(p: &ProgramModel) -> Vec<(String, Result<Vec<ParamType>, String>)> {
+    p.kernels
         .iter()
-        .filter_map(|v| p.name.strip_suffix(&format!("_{}", v.name)).filter(|s| !s.is_empty()).map(|stem| (stem.to_string(), v.name.clone())))
-        .max_by_key(|(_, v)| v.len())
-        .map_or_else(|| (p.name.clone(), None), |(s, v)| (s, Some(v)))
-}
-
-/// The argument types of every kernel, for comparing variants.
-fn type_key(p: &ProgramModel) -> Vec<(String, Option<Vec<ParamType>>)> {
-    parse_signatures(&p.source, &p.options)
-        .into_iter()
-        .filter(|(n, _)| p.kernels.contains(n))
-        .map(|(n, s)| (n, s.ok().map(|s| s.params.into_iter().map(|p| p.ty).collect())))
+        .map(|k| {
+            let types = match k.why_untyped() {
+                Some((_, why)) => Err(why),
+                None => k.params.iter().map(classify).collect::<Result<Vec<_>, _>>(),
+            };
+            (k.name.clone(), types)
+        })
         .collect()
 }
 
-/// Groups `programs` by stem (and source), in order of first appearance.
+/// Groups `programs` by stem, in order of first appearance.
 pub(crate) fn group(programs: &[ProgramModel]) -> Vec<Group> {
-    let mut keyed: Vec<(String, Hash128, Group)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for (i, p) in programs.iter().enumerate() {
-        let (stem, variant) = stem_of(p);
-        let hash = if variant.is_some() { p.source_hash } else { Hash128::of(p.name.as_bytes()) };
-        match keyed.iter_mut().find(|(s, h, _)| *s == stem && *h == hash) {
-            Some((_, _, g)) => g.members.push((variant, i)),
-            None => keyed.push((stem.clone(), hash, Group { stem, members: vec![(variant, i)], kernels: Vec::new(), uniform: true })),
-        }
-    }
-    let mut groups: Vec<Group> = keyed.into_iter().map(|(_, _, g)| g).collect();
-    // Two groups with one stem (same file name, different sources: not from one build)
-    // keep their programs apart under the program names.
-    let stems: Vec<String> = groups.iter().map(|g| g.stem.clone()).collect();
-    for g in &mut groups {
-        if stems.iter().filter(|s| **s == g.stem).count() > 1 {
-            g.stem = programs[g.members[0].1].name.clone();
+        let variant = (!p.variant.is_empty()).then(|| p.variant.clone());
+        match groups.iter_mut().find(|g| g.stem == p.stem && variant.is_some() && g.members[0].0.is_some()) {
+            Some(g) => g.members.push((variant, i)),
+            None => groups.push(Group { stem: p.stem.clone(), members: vec![(variant, i)], kernels: p.kernels.clone(), uniform: true }),
         }
     }
     for g in &mut groups {
-        let first = &programs[g.members[0].1];
-        let sigs = parse_signatures(&first.source, &first.options);
-        g.kernels = first
-            .kernels
-            .iter()
-            .map(|k| KernelModel {
-                name: k.clone(),
-                signature: sigs.iter().find(|(n, _)| n == k).map(|(_, s)| s.clone()).unwrap_or_else(|| {
-                    Err(SignatureError { kernel: k.clone(), problem: "its declaration was not found in the source (generated by a macro?)".into() })
-                }),
-            })
-            .collect();
-        let key = type_key(first);
-        g.uniform = g.members.iter().all(|&(_, i)| programs[i].kernels == first.kernels && type_key(&programs[i]) == key);
+        let first = type_key(&programs[g.members[0].1]);
+        g.uniform = g.members.iter().all(|&(_, i)| type_key(&programs[i]) == first);
         // A required work-group size that differs between variants (`-DTILE=8` vs 16) is
-        // not one number: the docs then quote the attribute instead.
-        let member_sigs: Vec<_> = g.members.iter().map(|&(_, i)| parse_signatures(&programs[i].source, &programs[i].options)).collect();
-        for k in &mut g.kernels {
-            let reqd_of = |sigs: &Vec<(String, Result<KernelSignature, SignatureError>)>| {
-                sigs.iter().find(|(n, _)| *n == k.name).and_then(|(_, s)| s.as_ref().ok()).and_then(|s| s.reqd_work_group_size)
-            };
-            let first_reqd = member_sigs.first().and_then(reqd_of);
-            if member_sigs.iter().any(|s| reqd_of(s) != first_reqd) {
-                if let Ok(sig) = &mut k.signature {
-                    sig.reqd_work_group_size = None;
-                }
+        // not one number: the docs then leave it out.
+        for (k, kernel) in g.kernels.iter_mut().enumerate() {
+            let reqd = kernel.reqd_work_group_size;
+            if g.members.iter().any(|&(_, i)| programs[i].kernels.get(k).map(|o| o.reqd_work_group_size) != Some(reqd)) {
+                kernel.reqd_work_group_size = None;
             }
         }
     }
@@ -122,23 +88,25 @@ pub(crate) fn group(programs: &[ProgramModel]) -> Vec<Group> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clbake_core::source::ProgramSource;
+    use std::path::PathBuf;
 
-    pub(crate) fn program(name: &str, options: &str, source: &str) -> ProgramModel {
-        let kernels = clbake_core::source::kernel_names(source);
-        ProgramModel { name: name.into(), options: options.into(), kernels, source: source.into(), source_hash: Hash128::of(source.as_bytes()) }
+    pub(crate) fn program(name: &str, stem: &str, variant: &str, options: &str, source: &str) -> ProgramModel {
+        let p = ProgramSource::new(name, stem, variant, PathBuf::from(format!("{stem}.cl")), options, source.into());
+        ProgramModel { name: name.into(), stem: stem.into(), variant: variant.into(), options: options.into(), kernels: p.kernels }
     }
 
-    const CONV: &str = "// clbake:variant none -DACT=0\n// clbake:variant relu -DACT=1\n__kernel void conv(__global const float* x, __global float* y, int n) {}";
-    const TYPED: &str = "// clbake:variant f32 -DT=float\n// clbake:variant f16 -DT=half\n__kernel void scale(__global const T* x, __global T* y, int n) {}";
+    const CONV: &str = "__kernel void conv(__global const float* x, __global float* y, int n) {}";
+    const TYPED: &str = "__kernel void scale(__global const T* x, __global T* y, int n) {}";
 
     #[test]
-    fn variants_group_by_stem_and_type_differences_are_detected() {
+    fn groups_by_stem_with_uniform_and_typed_variants() {
         let ps = vec![
-            program("conv_none", "-DACT=0", CONV),
-            program("conv_relu", "-DACT=1", CONV),
-            program("pool", "", "__kernel void max_pool(__global const float* x, __global float* y) {}"),
-            program("scale_f16", "-DT=half", TYPED),
-            program("scale_f32", "-DT=float", TYPED),
+            program("conv_none", "conv", "none", "-DACT=0", CONV),
+            program("conv_relu", "conv", "relu", "-DACT=1", CONV),
+            program("pool", "pool", "", "", "__kernel void pool(__global float* x) {}"),
+            program("scale_f32", "scale", "f32", "-DT=float", TYPED),
+            program("scale_f16", "scale", "f16", "-DT=half", TYPED),
         ];
         let g = group(&ps);
         assert_eq!(g.len(), 3);
@@ -146,28 +114,13 @@ mod tests {
         assert_eq!(g[0].members, [(Some("none".into()), 0), (Some("relu".into()), 1)]);
         assert_eq!((g[1].stem.as_str(), g[1].members.as_slice()), ("pool", &[(None, 2)][..]));
         assert_eq!((g[2].stem.as_str(), g[2].uniform), ("scale", false));
-        assert_eq!(g[0].kernels[0].signature.as_ref().unwrap().params.len(), 3);
+        assert_eq!(g[0].kernels[0].params.len(), 3);
     }
 
     #[test]
-    fn underscores_in_stems_and_variants() {
-        let src = "// clbake:variant relu -DA=1\n// clbake:variant relu6 -DA=2\n// clbake:variant x_relu6 -DA=3\n__kernel void k(int n) {}";
-        let ps = vec![program("depth_wise_relu", "-DA=1", src), program("depth_wise_relu6", "-DA=2", src), program("depth_wise_x_relu6", "-DA=3", src)];
+    fn same_file_name_in_two_folders_is_two_groups() {
+        let ps = vec![program("nchw/pool", "nchw/pool", "", "", CONV), program("nhwc/pool", "nhwc/pool", "", "", CONV)];
         let g = group(&ps);
-        assert_eq!(g.len(), 1);
-        assert_eq!(g[0].stem, "depth_wise");
-        let v: Vec<&str> = g[0].members.iter().map(|(v, _)| v.as_deref().unwrap()).collect();
-        assert_eq!(v, ["relu", "relu6", "x_relu6"]);
-    }
-
-    #[test]
-    fn kernels_without_a_readable_signature_say_why() {
-        let src = "#define KERNEL(n) __kernel void n(int x)\nKERNEL(hidden) {}\n__kernel void bad(__global void* p) {}";
-        let mut p = program("m", "", src);
-        p.kernels = vec!["hidden".into(), "bad".into()];
-        let g = group(&[p]);
-        let problems: Vec<String> = g[0].kernels.iter().map(|k| k.signature.clone().unwrap_err().problem).collect();
-        assert!(problems[0].contains("not found"), "{problems:?}");
-        assert!(problems[1].contains("void*"), "{problems:?}");
+        assert_eq!(g.iter().map(|g| g.stem.as_str()).collect::<Vec<_>>(), ["nchw/pool", "nhwc/pool"]);
     }
 }

@@ -1,6 +1,6 @@
-//! OpenCL parameter types as Rust types, and OpenCL names as Rust identifiers.
+//! OpenCL parameter types as Rust types, and OpenCL and file names as Rust identifiers.
 
-use clbake_core::signature::{AccessQualifier, AddressSpace, ParamType, ScalarKind, ValueType};
+use clbake_core::clc::{AccessQualifier, AddressSpace, ImageKind, ParamType, ScalarKind, ValueType};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
@@ -33,6 +33,17 @@ pub(crate) fn value(t: ValueType) -> Option<TokenStream> {
     })
 }
 
+fn image_type(kind: ImageKind) -> Option<TokenStream> {
+    Some(match kind {
+        ImageKind::Image1d => quote!(::clbake::Image1d),
+        ImageKind::Image1dArray => quote!(::clbake::Image1dArray),
+        ImageKind::Image2d => quote!(::clbake::Image2d),
+        ImageKind::Image2dArray => quote!(::clbake::Image2dArray),
+        ImageKind::Image3d => quote!(::clbake::Image3d),
+        _ => return None,
+    })
+}
+
 /// The Rust type of a kernel argument (see the table in `clbake::launch`).
 pub(crate) fn param(ty: &ParamType) -> Option<TokenStream> {
     Some(match ty {
@@ -43,21 +54,55 @@ pub(crate) fn param(ty: &ParamType) -> Option<TokenStream> {
         ParamType::Pointer { elem, is_const, space } => {
             let e = value(*elem)?;
             if *is_const || *space == AddressSpace::Constant {
-                quote!(&::clbake::launch::Buffer<#e>)
+                quote!(&::clbake::Buffer<#e, impl ::clbake::KernelReads>)
             } else {
-                quote!(&mut ::clbake::launch::Buffer<#e>)
+                quote!(&mut ::clbake::Buffer<#e, impl ::clbake::KernelWrites>)
             }
         }
         ParamType::Value(v) => value(*v)?,
-        ParamType::Image { access: AccessQualifier::ReadOnly, .. } => quote!(&::clbake::launch::Image),
-        ParamType::Image { .. } => quote!(&mut ::clbake::launch::Image),
-        ParamType::Sampler => quote!(&::clbake::launch::Sampler),
+        ParamType::Image { kind, access } => {
+            let t = image_type(*kind)?;
+            match access {
+                AccessQualifier::WriteOnly => quote!(&mut #t<impl ::clbake::KernelWrites>),
+                AccessQualifier::ReadWrite => quote!(&mut #t<::clbake::ReadWrite>),
+                _ => quote!(&#t<impl ::clbake::KernelReads>),
+            }
+        }
+        ParamType::Sampler => quote!(&::clbake::Sampler),
     })
 }
 
-/// `name` as an identifier when it is one (not a keyword), else `name_`; `_`, `__` and
-/// other non-identifiers become `fallback`.
+/// `name` as a snake-case identifier: `boxFilter3x3` -> `box_filter3x3`, `nchw/pool_layer`
+/// -> `nchw_pool_layer`; a keyword gets `_` appended; nothing usable gives `fallback`.
 pub(crate) fn ident(name: &str, fallback: &str) -> Ident {
+    let mut s = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && prev_lower && !s.ends_with('_') {
+                s.push('_');
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            s.push(c.to_ascii_lowercase());
+        } else if !s.ends_with('_') && !s.is_empty() {
+            s.push('_');
+            prev_lower = false;
+        }
+    }
+    let s = s.trim_end_matches('_').to_string();
+    if s.is_empty() {
+        return Ident::new(fallback, Span::call_site());
+    }
+    let s = if s.starts_with(|c: char| c.is_ascii_digit()) { format!("_{s}") } else { s };
+    if syn::parse_str::<Ident>(&s).is_ok() {
+        return Ident::new(&s, Span::call_site());
+    }
+    Ident::new(&format!("{s}_"), Span::call_site())
+}
+
+/// `name` as written when it is an identifier (not a keyword), else `name_`; `_`, `__`
+/// and other non-identifiers become `fallback`. For parameter names, kept as in the kernel.
+pub(crate) fn raw_ident(name: &str, fallback: &str) -> Ident {
     if name.chars().all(|c| c == '_') {
         return Ident::new(fallback, Span::call_site());
     }
@@ -87,10 +132,11 @@ pub(crate) fn distinct(names: Vec<Ident>, taken: &[&str]) -> Vec<Ident> {
         .collect()
 }
 
-/// `conv2d_relu` -> `Conv2dRelu`; a result that does not start with a letter gets a `V`.
+/// `conv2d_relu` -> `Conv2dRelu`, `nchw/pool` -> `NchwPool`, `boxFilter3x3` ->
+/// `BoxFilter3x3`; a result that does not start with a letter gets a `V`.
 pub(crate) fn camel(name: &str) -> String {
     let s: String = name
-        .split('_')
+        .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|s| !s.is_empty())
         .map(|s| {
             let mut c = s.chars();
@@ -116,23 +162,33 @@ mod tests {
         assert_eq!(s(value(v(ScalarKind::Float, 3))), "[f32 ; 4]");
         assert_eq!(s(value(v(ScalarKind::UChar, 16))), "[u8 ; 16]");
         let ptr = |space, is_const| ParamType::Pointer { space, elem: v(ScalarKind::Int, 1), is_const };
-        assert_eq!(s(param(&ptr(AddressSpace::Global, true))), "& :: clbake :: launch :: Buffer < i32 >");
-        assert_eq!(s(param(&ptr(AddressSpace::Global, false))), "& mut :: clbake :: launch :: Buffer < i32 >");
-        assert_eq!(s(param(&ptr(AddressSpace::Constant, false))), "& :: clbake :: launch :: Buffer < i32 >");
+        assert_eq!(s(param(&ptr(AddressSpace::Global, true))), "& :: clbake :: Buffer < i32 , impl :: clbake :: KernelReads >");
+        assert_eq!(s(param(&ptr(AddressSpace::Global, false))), "& mut :: clbake :: Buffer < i32 , impl :: clbake :: KernelWrites >");
+        assert_eq!(s(param(&ptr(AddressSpace::Constant, false))), "& :: clbake :: Buffer < i32 , impl :: clbake :: KernelReads >");
         assert_eq!(s(param(&ptr(AddressSpace::Local, false))), ":: clbake :: Local < i32 >");
         assert_eq!(s(param(&ParamType::Value(v(ScalarKind::Half, 2)))), "[:: clbake :: Half ; 2]");
+        let img = |access| ParamType::Image { kind: ImageKind::Image2d, access };
+        assert_eq!(s(param(&img(AccessQualifier::ReadOnly))), "& :: clbake :: Image2d < impl :: clbake :: KernelReads >");
+        assert_eq!(s(param(&img(AccessQualifier::WriteOnly))), "& mut :: clbake :: Image2d < impl :: clbake :: KernelWrites >");
     }
 
     #[test]
     fn identifiers() {
+        assert_eq!(raw_ident("in", "a0"), "in_");
+        assert_eq!(raw_ident("N", "a0"), "N");
+        assert_eq!(raw_ident("__", "a0"), "a0");
         assert_eq!(ident("in", "a0"), "in_");
         assert_eq!(ident("self", "a0"), "self_");
-        assert_eq!(ident("N", "a0"), "N");
+        assert_eq!(ident("N", "a0"), "n");
         assert_eq!(ident("_", "a0"), "a0");
+        assert_eq!(ident("boxFilter3x3", "p"), "box_filter3x3");
+        assert_eq!(ident("nchw/pooling_layer", "p"), "nchw_pooling_layer");
+        assert_eq!(ident("3x3", "p"), "_3x3");
         let d = distinct(vec![ident("queue", "a"), ident("x", "b"), ident("x_", "c")], &["queue", "global"]);
         assert_eq!(d.iter().map(|i| i.to_string()).collect::<Vec<_>>(), ["queue_", "x", "x_"]);
         assert_eq!(camel("conv2d_relu"), "Conv2dRelu");
-        assert_eq!(camel("gemm_t16"), "GemmT16");
+        assert_eq!(camel("nchw/pool"), "NchwPool");
+        assert_eq!(camel("boxFilter3x3"), "BoxFilter3x3");
         assert_eq!(camel("8x8"), "V8x8");
     }
 }

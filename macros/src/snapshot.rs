@@ -5,17 +5,18 @@
 //! `CLBAKE_BLESS=1 cargo test -p clbake-macros snapshot` rewrites the files.
 
 use crate::kernels::{codegen, model_from_bytes};
-use clbake_core::format::BundleWriter;
+use clbake_core::format::{BundleWriter, ProgramSpec};
 use clbake_core::source::{discover, DiscoverOptions};
 use std::path::{Path, PathBuf};
 
 /// The expansion for the kernels in `dir`, pretty-printed, with the bundle path and length
 /// (which depend on the machine and the zstd version) replaced by placeholders.
 fn expand_dir(dir: &Path) -> String {
-    let programs = discover(dir, &DiscoverOptions::default()).unwrap();
-    let mut w = BundleWriter::new();
-    for p in &programs {
-        w.add_program(&p.name, &p.options, &p.kernels, &p.source);
+    let found = discover(dir, &DiscoverOptions::default()).unwrap();
+    assert!(found.failures.is_empty(), "{:?}", found.failures);
+    let mut w = BundleWriter::new().with_info("snapshot");
+    for p in &found.programs {
+        w.add_program(&ProgramSpec { name: &p.name, stem: &p.stem, variant: &p.variant, options: &p.options, source: &p.source, kernels: p.kernels.clone() });
     }
     let bytes = w.to_bytes();
     let model = model_from_bytes(PathBuf::from("OUT_DIR/clbake/kernels.clbk"), &bytes).unwrap();
@@ -56,7 +57,7 @@ fn snapshot_fixture() {
 
 #[test]
 fn snapshot_kernel_library() {
-    check("kernels.rs", &Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernels"));
+    check("kernels.rs", &Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/kernels"));
 }
 
 #[test]
@@ -68,17 +69,19 @@ fn fixture_api_shape() {
         "pub fn act(&self, variant: Act) -> ActKernels<'_>",
         "pub fn scale_f16(&self) -> ScaleF16Kernels<'_>",
         "pub fn scale_f32(&self) -> ScaleF32Kernels<'_>",
-        "x: &::clbake::launch::Buffer<::clbake::Half>",
-        "y: &mut ::clbake::launch::Buffer<f32>",
+        "x: &::clbake::Buffer<::clbake::Half, impl ::clbake::KernelReads>",
+        "y: &mut ::clbake::Buffer<f32, impl ::clbake::KernelWrites>",
         "in_: i32",
-        "src: &::clbake::launch::Image",
-        "dst: &mut ::clbake::launch::Image",
-        "smp: &::clbake::launch::Sampler",
+        "src: &::clbake::Image2d<impl ::clbake::KernelReads>",
+        "dst: &mut ::clbake::Image2d<impl ::clbake::KernelWrites>",
+        "smp: &::clbake::Sampler",
         "tint: [f32; 4]",
-        "in_: &::clbake::launch::Buffer<[f32; 4]>",
+        "in_: &::clbake::Buffer<[f32; 4], impl ::clbake::KernelReads>",
         "tile: ::clbake::Local<f32>",
         "The kernel requires local size [16, 16, 1]",
-        "- `raw`: parameter 0 (`__global void* p`): `void*` arguments are not supported",
+        ".launch(self.program, 1)?",
+        "# Contract",
+        "- `raw`: parameter `p`: `void*`: clbake's typed calls need an element type",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
     }

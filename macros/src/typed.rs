@@ -3,19 +3,21 @@
 //!
 //! ```ignore
 //! let k = kernels::Kernels::load(&session)?;
-//! k.conv2d(kernels::Conv2d::Relu).conv2d_3x3(&session.queue, [8, 8, 16], None, &input, &w, &b, &mut out, 2, 1, 8, 8, 8, 1, 1, 8, 8)?;
-//! k.pool().max_pool2d(&session.queue, [4, 4, 16], None, &out, &mut pooled, 16, 8, 8, 2, 2, 4, 4)?;
+//! k.conv2d(kernels::Conv2d::Relu).conv2d_3x3(session.queue(), [8, 8, 16], None, &input, &w, &b, &mut out, 2, 1, 8, 8, 8, 1, 1, 8, 8)?;
+//! k.pool().max_pool2d(session.queue(), [4, 4, 16], None, &out, &mut pooled, 16, 8, 8, 2, 2, 4, 4)?;
 //! ```
 
-use crate::groups::{Group, KernelModel, ProgramModel};
-use crate::rust_type::{self, camel, distinct, ident};
+use crate::groups::{Group, ProgramModel};
+use crate::rust_type::{self, camel, distinct, ident, raw_ident};
+use clbake_core::clc::{classify, AddressQualifier, ParamInfo, TypeQualifiers};
+use clbake_core::format::{KernelRecord, SignatureOrigin};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 /// Names the generated code defines besides the per-file types.
 const RESERVED_TYPES: &[&str] = &["Program", "Kernels"];
 /// Methods of `Kernels` itself.
-const KERNELS_METHODS: &[&str] = &["load", "new", "with_tuning", "programs", "programs_mut", "tuning", "set"];
+const KERNELS_METHODS: &[&str] = &["load", "load_eager", "with_options", "set", "report", "recover", "with_tuning", "preload"];
 /// Parameter names of every kernel method before the kernel's own.
 const LAUNCH_PARAMS: &[&str] = &["self", "queue", "global", "local", "W"];
 
@@ -32,23 +34,19 @@ fn choose_names(groups: &[Group]) -> syn::Result<Vec<Names>> {
     let methods = distinct(groups.iter().map(|g| ident(&g.stem, "program")).collect(), KERNELS_METHODS);
     for (g, method) in groups.iter().zip(methods) {
         let base = camel(&g.stem);
-        let handle = format!("{base}Kernels");
+        let mut handle = format!("{base}Kernels");
+        while types.contains(&handle) {
+            handle.push('_');
+        }
+        types.push(handle.clone());
         let variant_enum = (g.uniform && g.members.iter().any(|(v, _)| v.is_some())).then(|| {
-            if types.contains(&base) || groups.iter().any(|o| format!("{}Kernels", camel(&o.stem)) == base) {
-                format!("{base}Variant")
-            } else {
-                base.clone()
-            }
-        });
-        for name in std::iter::once(&handle).chain(variant_enum.as_ref()) {
-            if types.contains(name) {
-                return Err(syn::Error::new(
-                    Span::call_site(),
-                    format!("include_kernels!: kernel files give two generated types the name `{name}`; rename one of the files (stem `{}`)", g.stem),
-                ));
+            let mut name = if types.contains(&base) || groups.iter().any(|o| format!("{}Kernels", camel(&o.stem)) == base) { format!("{base}Variant") } else { base.clone() };
+            while types.contains(&name) {
+                name.push('_');
             }
             types.push(name.clone());
-        }
+            name
+        });
         out.push(Names { handle: format_ident!("{}", handle), variant_enum: variant_enum.map(|v| format_ident!("{}", v)), method });
     }
     Ok(out)
@@ -60,12 +58,11 @@ pub(crate) fn codegen(programs: &[ProgramModel], groups: &[Group], variants: &[I
     let mut items = Vec::new();
     let mut accessors = Vec::new();
     for (g, n) in groups.iter().zip(&names) {
-        let file = programs[g.members[0].1].source.lines().find_map(|l| l.strip_prefix("#line 1 \"")).map(|l| l.trim_end_matches('"').to_string());
-        let file_doc = file.map(|f| format!(" (`{f}`)")).unwrap_or_default();
+        let file_doc = format!(" (`{}.cl`)", g.stem);
         match (&n.variant_enum, g.uniform) {
             (Some(enum_name), _) => {
                 items.push(variant_enum(programs, g, enum_name, variants, &file_doc));
-                items.push(handle(g, &n.handle, &format!("Kernels of the build variants of `{}`{file_doc}; select one with [`{enum_name}`].", g.stem))?);
+                items.push(handle(&g.kernels, &n.handle, &format!("Kernels of the build variants of `{}`{file_doc}; select one with [`{enum_name}`].", g.stem)));
                 let (method, handle_ty) = (&n.method, &n.handle);
                 let doc = doc(&format!("The kernels of `{}`{file_doc}, in the build variant `variant`.", g.stem));
                 accessors.push(quote! {
@@ -76,10 +73,11 @@ pub(crate) fn codegen(programs: &[ProgramModel], groups: &[Group], variants: &[I
                 });
             }
             (None, true) => {
-                let program = &variants[g.members[0].1];
-                items.push(handle(g, &n.handle, &format!("Kernels of program `{}`{file_doc}.", programs[g.members[0].1].name))?);
+                let i = g.members[0].1;
+                let program = &variants[i];
+                items.push(handle(&g.kernels, &n.handle, &format!("Kernels of program `{}`{file_doc}.", programs[i].name)));
                 let (method, handle_ty) = (&n.method, &n.handle);
-                let doc = doc(&format!("The kernels of program `{}`{file_doc}.", programs[g.members[0].1].name));
+                let doc = doc(&format!("The kernels of program `{}`{file_doc}.", programs[i].name));
                 accessors.push(quote! {
                     #doc
                     pub fn #method(&self) -> #handle_ty<'_> {
@@ -90,10 +88,9 @@ pub(crate) fn codegen(programs: &[ProgramModel], groups: &[Group], variants: &[I
             (None, false) => {
                 // Variants whose argument types differ: one handle type per program.
                 for &(_, i) in &g.members {
-                    let sub = Group { stem: programs[i].name.clone(), members: vec![(None, i)], kernels: crate::groups::group(&programs[i..=i])[0].kernels.clone(), uniform: true };
                     let handle_ty = format_ident!("{}Kernels", camel(&programs[i].name));
                     let text = format!("Kernels of program `{}`{file_doc}, built with `{}`.", programs[i].name, programs[i].options);
-                    items.push(handle(&sub, &handle_ty, &text)?);
+                    items.push(handle(&programs[i].kernels, &handle_ty, &text));
                     let doc = doc(&text);
                     let method = ident(&programs[i].name, "program");
                     let program = &variants[i];
@@ -110,7 +107,8 @@ pub(crate) fn codegen(programs: &[ProgramModel], groups: &[Group], variants: &[I
     Ok(quote! {
         /// Typed access to the kernels of [`BUNDLE`]: one method per kernel file returns a
         /// handle with one method per kernel, whose arguments rustc checks against the
-        /// kernel's OpenCL signature.
+        /// kernel's OpenCL signature. Programs are created on first use (see
+        /// [`load`](Self::load)); `Kernels` is `Send + Sync`.
         #[allow(dead_code)]
         pub struct Kernels {
             set: ::clbake::KernelSet<Program>,
@@ -118,36 +116,53 @@ pub(crate) fn codegen(programs: &[ProgramModel], groups: &[Group], variants: &[I
 
         #[allow(dead_code)]
         impl Kernels {
-            /// Loads every program (see [`load`]) and this device's tuned work sizes.
-            pub fn load(session: &::clbake::Session) -> ::core::result::Result<Self, ::clbake::LoadError> {
-                ::core::result::Result::Ok(Self::new(load(session)?, session))
+            /// Opens the bundle for the session's device; each program is created the first
+            /// time one of its kernels is launched (embedded binary, else disk cache, else
+            /// source). Options from the environment (`CLBAKE_*`).
+            pub fn load(session: &::clbake::Session) -> ::core::result::Result<Self, ::clbake::Error> {
+                Self::with_options(session, &::clbake::LoadOptions::from_env()?, false)
             }
 
-            /// Wraps programs already loaded from [`BUNDLE`] (e.g. with other
-            /// [`LoadOptions`](::clbake::LoadOptions)) and reads this device's tuned work sizes.
-            pub fn new(programs: ::clbake::Programs<Program>, session: &::clbake::Session) -> Self {
-                Kernels { set: ::clbake::KernelSet::new(programs, &BUNDLE, session) }
+            /// Like [`load`](Self::load), creating every program now.
+            pub fn load_eager(session: &::clbake::Session) -> ::core::result::Result<Self, ::clbake::Error> {
+                Self::with_options(session, &::clbake::LoadOptions::from_env()?, true)
             }
 
-            /// Wraps programs with explicit tuning records ([`Tuning::none`](::clbake::Tuning::none)
-            /// to let the driver choose every local size).
-            pub fn with_tuning(programs: ::clbake::Programs<Program>, tuning: ::clbake::Tuning, session: &::clbake::Session) -> Self {
-                Kernels { set: ::clbake::KernelSet::with_tuning(programs, tuning, session.device.id) }
+            /// Loads with explicit options, lazily or (`eager`) all programs now.
+            pub fn with_options(session: &::clbake::Session, options: &::clbake::LoadOptions, eager: bool) -> ::core::result::Result<Self, ::clbake::Error> {
+                let set = if eager {
+                    ::clbake::KernelSet::load_eager(session, &BUNDLE, options)?
+                } else {
+                    ::clbake::KernelSet::load(session, &BUNDLE, options)?
+                };
+                ::core::result::Result::Ok(Kernels { set })
             }
 
-            /// The loaded programs (load report, untyped kernel access).
-            pub fn programs(&self) -> &::clbake::Programs<Program> {
-                self.set.programs()
+            /// The programs (untyped, checked launches; what was loaded, and how).
+            pub fn set(&self) -> &::clbake::KernelSet<Program> {
+                &self.set
             }
 
-            /// The loaded programs, mutably (e.g. to rebuild one from source).
-            pub fn programs_mut(&mut self) -> &mut ::clbake::Programs<Program> {
-                self.set.programs_mut()
+            /// What the loads so far did.
+            pub fn report(&self) -> ::clbake::LoadReport {
+                self.set.report()
             }
 
-            /// The tuned work sizes in use.
-            pub fn tuning(&self) -> &::clbake::Tuning {
-                self.set.tuning()
+            /// Creates `programs` now, several at once, instead of at their first launch.
+            pub fn preload(&self, programs: &[Program]) {
+                self.set.preload(programs)
+            }
+
+            /// Rebuilds `program` from source after one of its kernels failed to run from a
+            /// binary (see [`KernelSet::recover`](::clbake::KernelSet::recover)).
+            pub fn recover(&self, program: Program, cause: &dyn ::core::fmt::Display) -> ::core::result::Result<(), ::clbake::Error> {
+                self.set.recover(program, cause)
+            }
+
+            /// Replaces the tuned work sizes ([`Tuning::none`](::clbake::Tuning::none) lets
+            /// the driver choose every local size).
+            pub fn with_tuning(self, tuning: ::clbake::Tuning) -> Self {
+                Kernels { set: self.set.with_tuning(tuning) }
             }
 
             #(#accessors)*
@@ -158,12 +173,12 @@ pub(crate) fn codegen(programs: &[ProgramModel], groups: &[Group], variants: &[I
 }
 
 fn variant_enum(programs: &[ProgramModel], g: &Group, name: &Ident, program_variants: &[Ident], file_doc: &str) -> TokenStream {
-    let variants: Vec<Ident> = g.members.iter().map(|(v, _)| format_ident!("{}", camel(v.as_deref().unwrap_or("default")))).collect();
+    let variants = distinct(g.members.iter().map(|(v, _)| format_ident!("{}", camel(v.as_deref().unwrap_or("default")))).collect(), &[]);
     let programs_of: Vec<&Ident> = g.members.iter().map(|&(_, i)| &program_variants[i]).collect();
     let docs: Vec<TokenStream> = g.members.iter().map(|&(_, i)| doc(&format!("Program `{}`, built with `{}`.", programs[i].name, programs[i].options))).collect();
     let labels: Vec<&str> = g.members.iter().map(|(v, _)| v.as_deref().unwrap_or("")).collect();
     let count = variants.len();
-    let doc = doc(&format!("Build variants of `{}`{file_doc} (`// clbake:variant` lines).", g.stem));
+    let doc = doc(&format!("Build variants of `{}`{file_doc} (`// clbake:variant` lines, or declared by the build script).", g.stem));
     quote! {
         #doc
         #[allow(dead_code)]
@@ -182,7 +197,7 @@ fn variant_enum(programs: &[ProgramModel], g: &Group, name: &Ident, program_vari
                 match self { #(#name::#variants => Program::#programs_of,)* }
             }
 
-            /// The variant's name in the `// clbake:variant` line.
+            /// The variant's name.
             pub const fn name(self) -> &'static str {
                 match self { #(#name::#variants => #labels,)* }
             }
@@ -190,12 +205,12 @@ fn variant_enum(programs: &[ProgramModel], g: &Group, name: &Ident, program_vari
     }
 }
 
-fn handle(g: &Group, name: &Ident, doc_text: &str) -> syn::Result<TokenStream> {
+fn handle(kernels: &[KernelRecord], name: &Ident, doc_text: &str) -> TokenStream {
     let mut methods = Vec::new();
     let mut untyped = Vec::new();
-    let method_names = distinct(g.kernels.iter().map(|k| ident(&k.name, "kernel")).collect(), &["program"]);
-    for (k, method) in g.kernels.iter().zip(method_names) {
-        match kernel_method(k, &method) {
+    let method_names = distinct(kernels.iter().map(|k| ident(&k.name, "kernel")).collect(), &["program"]);
+    for (index, (k, method)) in kernels.iter().zip(method_names).enumerate() {
+        match kernel_method(k, index, &method) {
             Ok(m) => methods.push(m),
             Err(why) => untyped.push(format!("- `{}`: {why}", k.name)),
         }
@@ -203,12 +218,12 @@ fn handle(g: &Group, name: &Ident, doc_text: &str) -> syn::Result<TokenStream> {
     let mut text = doc_text.to_string();
     if !untyped.is_empty() {
         text.push_str(&format!(
-            "\n\nKernels without a typed method (use `programs().kernel(..)` and `opencl3` for them):\n{}",
+            "\n\nKernels without a typed method (launch them with `Kernels::set().launch_named(..)`, whose arguments are checked at run time):\n{}",
             untyped.join("\n")
         ));
     }
     let doc = doc(&text);
-    Ok(quote! {
+    quote! {
         #doc
         #[allow(dead_code)]
         #[derive(Clone, Copy)]
@@ -226,7 +241,7 @@ fn handle(g: &Group, name: &Ident, doc_text: &str) -> syn::Result<TokenStream> {
 
             #(#methods)*
         }
-    })
+    }
 }
 
 /// `#[doc]` attributes, one per line, each starting with a space (reads as `/// line`).
@@ -235,47 +250,77 @@ pub(crate) fn doc(text: &str) -> TokenStream {
     quote! { #(#[doc = #lines])* }
 }
 
-/// The OpenCL declaration laid out one parameter per line, for the docs.
-fn c_declaration(sig: &clbake_core::signature::KernelSignature) -> String {
-    let head = sig.text.find(&format!("{}(", sig.name)).or_else(|| sig.text.find(&format!("{} (", sig.name))).map(|at| &sig.text[..at]);
-    let head = head.map_or_else(|| format!("__kernel void {}", sig.name), |h| format!("{h}{}", sig.name));
-    if sig.params.is_empty() {
-        return format!("{head}(void)");
-    }
-    let params: Vec<String> = sig.params.iter().map(|p| format!("    {}", p.text)).collect();
-    format!("{head}(\n{})", params.join(",\n"))
+/// One parameter as OpenCL C, as the driver reported it.
+fn c_param(p: &ParamInfo) -> String {
+    let space = match p.address {
+        AddressQualifier::Global if !p.type_name.starts_with("image") => "__global ",
+        AddressQualifier::Constant => "__constant ",
+        AddressQualifier::Local => "__local ",
+        _ => "",
+    };
+    let access = match p.access {
+        clbake_core::clc::AccessQualifier::ReadOnly => "read_only ",
+        clbake_core::clc::AccessQualifier::WriteOnly => "write_only ",
+        clbake_core::clc::AccessQualifier::ReadWrite => "read_write ",
+        _ => "",
+    };
+    let constant = if p.type_qualifiers.contains(TypeQualifiers::CONST) && p.type_name.ends_with('*') { "const " } else { "" };
+    let restrict = if p.type_qualifiers.contains(TypeQualifiers::RESTRICT) { " restrict" } else { "" };
+    format!("{space}{access}{constant}{}{restrict} {}", p.type_name, p.name)
 }
 
-fn kernel_method(k: &KernelModel, method: &Ident) -> Result<TokenStream, String> {
-    let sig = k.signature.as_ref().map_err(|e| e.problem.clone())?;
-    let types: Vec<TokenStream> = sig
+/// The OpenCL declaration laid out one parameter per line, for the docs.
+fn c_declaration(k: &KernelRecord) -> String {
+    if k.params.is_empty() {
+        return format!("__kernel void {}(void)", k.name);
+    }
+    let params: Vec<String> = k.params.iter().map(|p| format!("    {}", c_param(p))).collect();
+    format!("__kernel void {}(\n{})", k.name, params.join(",\n"))
+}
+
+fn kernel_method(k: &KernelRecord, index: usize, method: &Ident) -> Result<TokenStream, String> {
+    if let Some((param, why)) = k.why_untyped() {
+        return Err(match param {
+            Some(p) => format!("parameter `{p}`: {why}"),
+            None => why,
+        });
+    }
+    let types: Vec<TokenStream> = k
         .params
         .iter()
-        .map(|p| rust_type::param(&p.ty).ok_or_else(|| format!("parameter `{}` has a type clbake cannot pass yet", p.name)))
+        .map(|p| classify(p).ok().and_then(|t| rust_type::param(&t)).ok_or_else(|| format!("parameter `{}` has a type clbake cannot pass yet", p.name)))
         .collect::<Result<_, _>>()?;
-    let params = distinct(sig.params.iter().enumerate().map(|(i, p)| ident(&p.name, &format!("arg{i}"))).collect(), LAUNCH_PARAMS);
-    let kernel = &k.name;
-    let mut text = format!("Enqueues kernel `{kernel}` on `queue` and returns its event:\n\n```c\n{}\n```\n", c_declaration(sig));
-    if let Some(r) = sig.reqd_work_group_size {
+    let params = distinct(k.params.iter().enumerate().map(|(i, p)| raw_ident(&p.name, &format!("arg{i}"))).collect(), LAUNCH_PARAMS);
+    let origin = match k.origin {
+        SignatureOrigin::Driver => "as the driver reported it when the program was baked",
+        _ => "as clbake's reader found it (no device at build time)",
+    };
+    let mut text = format!("Enqueues kernel `{}` on `queue` and returns its event. Its signature, {origin}:\n\n```c\n{}\n```\n", k.name, c_declaration(k));
+    if let Some(r) = k.reqd_work_group_size {
         text.push_str(&format!("\nThe kernel requires local size {r:?}; `local = None` uses it.\n"));
-    } else if let Some(a) = sig.attributes.iter().find(|a| a.starts_with("reqd_work_group_size")) {
-        text.push_str(&format!("\nThe kernel declares `{a}`; `local = None` uses it.\n"));
     } else {
         text.push_str("\n`local = None` uses the size `clbake bake --tune` measured for this device, if any, else the driver's choice.\n");
     }
+    text.push_str(
+        "\n# Contract\nrustc checks the argument types, and the launch checks them again against this device's driver. \
+         What neither can check is the kernel's own indexing: pass buffers at least as large as the indices the kernel \
+         computes from its size arguments and the work sizes, or it reads and writes past them, as it would from C.\n",
+    );
     let doc = doc(&text);
+    let index = proc_macro2::Literal::usize_unsuffixed(index);
+    let _ = Span::call_site();
     Ok(quote! {
         #doc
         #[allow(non_snake_case, clippy::too_many_arguments)]
-        pub fn #method<W: ::clbake::launch::WorkSize>(
+        pub fn #method<W: ::clbake::WorkSize>(
             &self,
-            queue: &::clbake::launch::CommandQueue,
+            queue: &::clbake::Queue,
             global: W,
             local: ::core::option::Option<W>,
             #(#params: #types,)*
-        ) -> ::core::result::Result<::clbake::launch::Event, ::clbake::LaunchError> {
+        ) -> ::core::result::Result<::clbake::Event, ::clbake::Error> {
             self.set
-                .launch(self.program, #kernel)?
+                .launch(self.program, #index)?
                 #(.arg(#params))*
                 .enqueue(queue, global, local)
         }

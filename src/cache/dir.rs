@@ -9,21 +9,13 @@ use std::fs::{self, DirBuilder, Metadata};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-/// Environment variable choosing the cache directory; `off` (or `0`, `false`, `no`) disables
-/// the cache.
-pub const ENV: &str = "CLBAKE_CACHE_DIR";
-
-/// Whether an environment value means "off".
-pub(crate) fn is_off(v: &str) -> bool {
-    matches!(v.trim(), "off" | "0" | "false" | "no")
-}
-
-/// The cache directory the environment asks for: `CLBAKE_CACHE_DIR` (`off` disables it),
-/// else `$XDG_CACHE_HOME/clbake/<exe>`, else `$HOME/.cache/clbake/<exe>`, where `<exe>` is
-/// the running executable's file name. `None` when the cache is off or no home is known.
+/// The cache directory the environment asks for: `CLBAKE_CACHE_DIR` (`off`, `0`, `false`
+/// or `no` disables it), else `$XDG_CACHE_HOME/clbake/<exe>`, else
+/// `$HOME/.cache/clbake/<exe>`, where `<exe>` is the running executable's file name. `None`
+/// when the cache is off or no home is known.
 pub fn from_env() -> Option<PathBuf> {
-    match std::env::var_os(ENV) {
-        Some(v) if v.to_str().is_some_and(is_off) => None,
+    match std::env::var_os(clbake_core::env::CACHE_DIR) {
+        Some(v) if v.to_str().is_some_and(|v| clbake_core::env::parse_flag(clbake_core::env::CACHE_DIR, v) == Ok(false)) => None,
         Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
         _ => default_for(&exe_name()),
     }

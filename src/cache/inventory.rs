@@ -51,6 +51,11 @@ pub enum OtherKind {
     Quarantine,
     /// An entry being written, or left by a killed writer (never read).
     Temp,
+    /// A record that a binary's known answers matched on this device.
+    Checked,
+    /// The marker of a device that loads one program at a time (after a crash during
+    /// parallel loads).
+    Serial,
     /// Not a file clbake writes.
     Unknown,
 }
@@ -114,6 +119,8 @@ pub fn scan(root: &Path) -> Result<Inventory, CacheError> {
                 }
                 Kind::Quarantine(_) => (OtherKind::Quarantine, fs::read_to_string(&fpath).ok().map(|s| s.trim().to_string())),
                 Kind::Temp { pid } => (OtherKind::Temp, Some(format!("written by process {pid}"))),
+                Kind::Checked(_) => (OtherKind::Checked, None),
+                Kind::Serial => (OtherKind::Serial, fs::read_to_string(&fpath).ok().map(|s| s.trim().to_string())),
                 Kind::Unknown => (OtherKind::Unknown, None),
             };
             inv.other.push(OtherFile { path: fpath, kind, note });

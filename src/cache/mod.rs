@@ -27,16 +27,16 @@
 
 pub mod dir;
 pub mod inventory;
-mod lock;
+pub(crate) mod lock;
+mod prune;
 pub(crate) mod sentinel;
-pub(crate) mod serve;
 mod store;
 
 use clbake_core::{Fingerprint, Hash128};
 use std::path::{Path, PathBuf};
 
-pub use dir::{default_for, exe_name, from_env, ENV};
-pub use sentinel::ABORT_ENV;
+pub use dir::{default_for, exe_name, from_env};
+pub use prune::{prune, Limits, Pruned};
 
 /// Why the cache, or one operation on it, could not be used. Never fatal: the loader
 /// reports it and goes on without the cache.
@@ -63,12 +63,12 @@ pub enum CacheError {
     },
     /// An entry could not be encoded (a length beyond the format's limits).
     #[error("cannot encode a cache entry: {0}")]
-    Encode(#[from] clbake_core::cache_entry::CacheEntryError),
+    Encode(#[from] clbake_core::format::FormatError),
 }
 
 /// The cache directory of one device, opened for a load.
 #[derive(Debug)]
-pub struct DiskCache {
+pub(crate) struct DiskCache {
     root: PathBuf,
     dir: PathBuf,
     fingerprint: Fingerprint,
@@ -93,19 +93,9 @@ impl DiskCache {
         Ok(DiskCache { root: root.to_path_buf(), dir: device_dir, fingerprint: fingerprint.clone(), crashes: std::sync::Mutex::new(crashes) })
     }
 
-    /// The cache root.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// The directory of this device's entries.
     pub fn device_dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// The fingerprint entries are read and written for.
-    pub fn fingerprint(&self) -> &Fingerprint {
-        &self.fingerprint
     }
 
     /// The path of the entry for program `name` with key `key`.

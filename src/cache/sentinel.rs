@@ -4,15 +4,21 @@
 //!
 //! Names, in the cache's device directory:
 //! - `<stem>.<source>.<pid>.sentinel` — process `<pid>` is loading the `<source>`
-//!   (`embedded` or `cache`) binary of the program `<stem>` names. Found at start-up with
-//!   `<pid>` no longer alive (or equal to ours, but not written by us: a reused pid), it is
-//!   evidence of a crash.
-//! - `<stem>.embedded.quarantine` — an embedded binary crashed a process: it is skipped for
-//!   this device from then on (the program is served from the cache instead).
-//!   `clbake cache clear` removes it. Binaries load on several threads on CPU devices, so a
-//!   crash leaves the sentinels of every binary in flight and all of them are quarantined:
-//!   a few innocent programs are compiled once and served from the cache, rather than a bad
-//!   binary getting a second chance to crash the process.
+//!   (`embedded` or `cache`) binary of the program `<stem>` names, or compiling it from
+//!   `source`. Found at start-up with `<pid>` no longer alive (or equal to ours, but not
+//!   written by us: a reused pid), it is evidence of a crash.
+//! - `all.parallel.<pid>.sentinel` — process `<pid>` is loading or compiling several
+//!   programs at once. Found dead, it makes the device load one program at a time from then
+//!   on (`serial.marker`): drivers that are not safe under concurrency (Oclgrind crashes on
+//!   concurrent builds) then work, at the price of speed.
+//! - `<stem>.embedded.quarantine` — an embedded binary crashed a process, or its known
+//!   answer differed: it is skipped for this device from then on (the program is served from
+//!   the cache instead). `clbake cache clear` removes it. Binaries load on several threads on
+//!   CPU devices, so a crash leaves the sentinels of every binary in flight and all of them
+//!   are quarantined: a few innocent programs are compiled once and served from the cache,
+//!   rather than a bad binary getting a second chance to crash the process.
+//! - `<stem>.checked` — the known answers of the binary whose checksum it holds were
+//!   replayed on this device and matched: they are not replayed again.
 //! - `<stem>.<pid>.<seq>.tmp` — a cache entry being written; left behind by a killed
 //!   process, it is never read and is removed by the next start.
 //!
@@ -25,16 +31,17 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Test hook: abort right after writing a sentinel of this source.
-pub const ABORT_ENV: &str = "CLBAKE_TEST_ABORT_AFTER_SENTINEL";
-
-/// Which binary a sentinel guards.
+/// Which driver call a sentinel guards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Source {
-    /// The embedded binary.
+    /// Loading the embedded binary.
     Embedded,
-    /// The disk cache entry.
+    /// Loading the disk cache entry.
     Cache,
+    /// Compiling from source.
+    Compile,
+    /// Several loads or compiles at once (stem `all`).
+    Parallel,
 }
 
 impl Source {
@@ -42,6 +49,8 @@ impl Source {
         match self {
             Source::Embedded => "embedded",
             Source::Cache => "cache",
+            Source::Compile => "source",
+            Source::Parallel => "parallel",
         }
     }
 
@@ -49,10 +58,17 @@ impl Source {
         match s {
             "embedded" => Some(Source::Embedded),
             "cache" => Some(Source::Cache),
+            "source" => Some(Source::Compile),
+            "parallel" => Some(Source::Parallel),
             _ => None,
         }
     }
 }
+
+/// The stem of the parallel sentinel.
+pub(crate) const ALL: &str = "all";
+/// The file marking a device that loads one program at a time.
+pub(crate) const SERIAL_MARKER: &str = "serial.marker";
 
 /// Sentinels this process wrote and has not removed yet.
 static OURS: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
@@ -80,6 +96,8 @@ pub(crate) struct Crashes {
     dead: HashMap<(String, Source), Vec<(PathBuf, u32)>>,
     /// Stems whose embedded binary is quarantined.
     quarantined: HashSet<String>,
+    /// Whether the device loads one program at a time.
+    pub(crate) serial: bool,
     /// Temporary files of dead processes.
     pub(crate) stale_temps: Vec<PathBuf>,
 }
@@ -108,6 +126,10 @@ pub(crate) enum Kind<'a> {
     Sentinel { stem: &'a str, source: Source, pid: u32 },
     /// A quarantine marker of `stem`'s embedded binary.
     Quarantine(&'a str),
+    /// A known-answer marker of `stem`.
+    Checked(&'a str),
+    /// The one-at-a-time marker.
+    Serial,
     /// A temporary file of process `pid`.
     Temp { pid: u32 },
     /// Not one of ours.
@@ -125,6 +147,10 @@ pub(crate) fn classify(name: &str) -> Kind<'_> {
         }
     } else if let Some(stem) = name.strip_suffix(".embedded.quarantine") {
         return Kind::Quarantine(stem);
+    } else if let Some(stem) = name.strip_suffix(".checked") {
+        return Kind::Checked(stem);
+    } else if name == SERIAL_MARKER {
+        return Kind::Serial;
     } else if let Some(rest) = name.strip_suffix(".tmp") {
         let mut it = rest.rsplitn(3, '.');
         if let (Some(seq), Some(pid), Some(_stem)) = (it.next(), it.next(), it.next()) {
@@ -164,6 +190,7 @@ pub(crate) fn scan(dir: &Path) -> Crashes {
             Kind::Quarantine(stem) => {
                 c.quarantined.insert(stem.to_string());
             }
+            Kind::Serial => c.serial = true,
             Kind::Temp { pid } if pid != std::process::id() && !pid_alive(pid) => c.stale_temps.push(path),
             _ => {}
         }
@@ -189,10 +216,7 @@ impl Sentinel {
             log::debug!("cannot write crash sentinel {}: {e}", path.display());
             return None;
         }
-        if std::env::var(ABORT_ENV).is_ok_and(|v| v == source.as_str() || v == "any" || v == "1") {
-            eprintln!("clbake: {ABORT_ENV}: aborting after writing {}", path.display());
-            std::process::abort();
-        }
+        crate::hooks::abort_after_sentinel(source.as_str(), &path);
         Some(Sentinel { path })
     }
 }
@@ -208,14 +232,47 @@ impl Drop for Sentinel {
 
 /// Turns the dead sentinels of an embedded binary into a quarantine marker.
 pub(crate) fn quarantine(dir: &Path, stem: &str, dead: &[(PathBuf, u32)]) -> std::io::Result<()> {
-    let marker = dir.join(format!("{stem}.embedded.quarantine"));
     let pids: Vec<String> = dead.iter().map(|(_, p)| p.to_string()).collect();
-    let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&marker)?;
-    std::io::Write::write_all(&mut f, format!("crashed while loading: pid {}\n", pids.join(", ")).as_bytes())?;
+    quarantine_because(dir, stem, &format!("crashed while loading: pid {}", pids.join(", ")))?;
     for (path, _) in dead {
         fs::remove_file(path)?;
     }
     Ok(())
+}
+
+/// Quarantines the embedded binary of `stem` for this device, recording `why`.
+pub(crate) fn quarantine_because(dir: &Path, stem: &str, why: &str) -> std::io::Result<()> {
+    write_marker(&dir.join(format!("{stem}.embedded.quarantine")), why)
+}
+
+/// Writes a small marker file (owner-only).
+pub(crate) fn write_marker(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)?;
+    std::io::Write::write_all(&mut f, format!("{text}\n").as_bytes())
+}
+
+/// Marks the device directory so that loads run one at a time from now on, and removes
+/// the dead parallel sentinels that caused it.
+pub(crate) fn serialize(dir: &Path, dead: &[(PathBuf, u32)]) -> std::io::Result<()> {
+    let pids: Vec<String> = dead.iter().map(|(_, p)| p.to_string()).collect();
+    write_marker(&dir.join(SERIAL_MARKER), &format!("process {} died while loading or compiling several programs at once", pids.join(", ")))?;
+    for (path, _) in dead {
+        fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
+/// Whether the known answers of the binary with `checksum` were already replayed and
+/// matched for `stem` on this device.
+pub(crate) fn checked(dir: &Path, stem: &str, checksum: &str) -> bool {
+    fs::read_to_string(dir.join(format!("{stem}.checked"))).is_ok_and(|s| s.trim() == checksum)
+}
+
+/// Remembers that the known answers of the binary with `checksum` matched.
+pub(crate) fn mark_checked(dir: &Path, stem: &str, checksum: &str) {
+    if let Err(e) = write_marker(&dir.join(format!("{stem}.checked")), checksum) {
+        log::debug!("cannot remember a known-answer check for {stem}: {e}");
+    }
 }
 
 #[cfg(test)]

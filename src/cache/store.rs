@@ -1,14 +1,13 @@
 //! Reading, verifying, writing and removing entries.
 
 use super::{stem, CacheError, DiskCache};
-use crate::report::{CacheEvent, CacheEventKind, MissReason};
+use crate::load::{CacheEvent, CacheEventKind, MissReason};
 use clbake_core::cache_entry::{self, HEADER_LEN, MAX_META, MAX_PAYLOAD};
 use clbake_core::Hash128;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Largest entry file read.
 const MAX_FILE: u64 = HEADER_LEN as u64 + MAX_META as u64 + MAX_PAYLOAD;
@@ -70,36 +69,6 @@ struct Bad {
     remove: Option<String>,
 }
 
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `dst` atomically: a new temporary file in the same directory, fsync,
-/// rename over `dst`, fsync of the directory. On failure the temporary file is removed and
-/// `dst` is untouched.
-pub(crate) fn write_atomic(dir: &Path, tmp: &Path, dst: &Path, bytes: &[u8]) -> Result<(), CacheError> {
-    let io = |op: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| CacheError::Io { op, path, source }
-    };
-    let flags = libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(flags).open(tmp).map_err(io("create", tmp))?;
-    let r = f
-        .write_all(bytes)
-        .map_err(io("write", tmp))
-        .and_then(|()| f.sync_all().map_err(io("fsync", tmp)))
-        .and_then(|()| fs::rename(tmp, dst).map_err(io("rename into place", dst)));
-    drop(f);
-    if let Err(e) = r {
-        if let Err(re) = fs::remove_file(tmp) {
-            log::warn!("cannot remove {}: {re}", tmp.display());
-        }
-        return Err(e);
-    }
-    if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
-        log::debug!("cannot fsync {}: {e}", dir.display());
-    }
-    Ok(())
-}
-
 impl DiskCache {
     /// Reads the entry of program `name` (key `key`) and returns its binary when it is
     /// trusted, intact and made for this device and program. A bad entry is removed (an
@@ -140,6 +109,9 @@ impl DiskCache {
             let why = format!("{show} holds program `{}` key {}", entry.name, entry.program_key);
             return Err(Bad { reason: MissReason::Stale, remove: Some(why) });
         }
+        // The entry's modification time is when it was last served: pruning by age keeps
+        // what is used.
+        let _ = File::open(&path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
         Ok(entry.payload.to_vec())
     }
 
@@ -153,14 +125,17 @@ impl DiskCache {
         events.push(CacheEvent { program: name.to_string(), kind, detail });
     }
 
-    /// Stores `binary` as the entry of program `name` (key `key`), atomically.
+    /// Stores `binary` as the entry of program `name` (key `key`), atomically (see
+    /// [`clbake_core::atomic`]), then prunes the cache to its limits.
     pub(crate) fn store(&self, name: &str, key: &Hash128, binary: &[u8]) -> Result<PathBuf, CacheError> {
         let bytes = cache_entry::encode(name, &self.fingerprint, key, binary)?;
-        let stem = stem(name, key);
-        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.dir.join(format!("{stem}.{}.{seq}.tmp", std::process::id()));
-        let dst = self.dir.join(format!("{stem}.bin"));
-        write_atomic(&self.dir, &tmp, &dst, &bytes)?;
+        let dst = self.dir.join(format!("{}.bin", stem(name, key)));
+        clbake_core::atomic::write(&dst, &bytes, 0o600).map_err(|e| CacheError::Io { op: e.op, path: e.path, source: e.source })?;
+        match super::prune::Limits::from_env().and_then(|l| super::prune(&self.root, &l).map_err(|e| e.to_string())) {
+            Ok(p) if p.removed > 0 => log::info!("disk cache pruned: {p}"),
+            Ok(_) => {}
+            Err(e) => log::debug!("disk cache not pruned: {e}"),
+        }
         Ok(dst)
     }
 }
@@ -246,19 +221,9 @@ mod tests {
             let lim = libc::rlimit { rlim_cur: 10_000, rlim_max: 10_000 };
             assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
         }
-        let err = write_atomic(&dir, &dir.join("big.1.0.tmp"), &dir.join("big.bin"), &[7u8; 50_000]).unwrap_err();
+        let err = clbake_core::atomic::write(&dir.join("big.bin"), &[7u8; 50_000], 0o600).unwrap_err();
         assert!(err.to_string().contains("File too large"), "{err}");
-        write_atomic(&dir, &dir.join("small.1.1.tmp"), &dir.join("small.bin"), &[7u8; 5_000]).unwrap();
+        clbake_core::atomic::write(&dir.join("small.bin"), &[7u8; 5_000], 0o600).unwrap();
     }
 
-    #[test]
-    fn a_failed_write_leaves_nothing() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
-        // The destination is a non-empty directory: rename fails after the temp file was written.
-        fs::create_dir_all(dir.join("dst/x")).unwrap();
-        let err = write_atomic(dir, &dir.join("t.1.0.tmp"), &dir.join("dst"), b"bytes").unwrap_err();
-        assert!(err.to_string().contains("rename"), "{err}");
-        assert!(!dir.join("t.1.0.tmp").exists());
-    }
 }

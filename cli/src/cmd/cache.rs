@@ -1,4 +1,4 @@
-//! `clbake cache ls|verify|clear`: the disk cache of compiled programs.
+//! `clbake cache ls|verify|prune|clear`: the disk cache of compiled programs.
 
 use anyhow::{Context as _, Result};
 use clbake::cache::inventory::{self, Inventory, OtherKind};
@@ -25,6 +25,17 @@ enum Action {
     Ls,
     /// Verify every entry's checksums, ownership and place; exit 1 if any would be rejected.
     Verify,
+    /// Remove entries not used for `--max-age-days` and the least recently used ones beyond
+    /// `--max-bytes`, then device directories left empty (the loader does the same, with
+    /// CLBAKE_CACHE_MAX_BYTES and CLBAKE_CACHE_MAX_AGE_DAYS, whenever it writes an entry).
+    Prune {
+        /// Most bytes of entries to keep (64M, 1G, ...); default CLBAKE_CACHE_MAX_BYTES, else 256M.
+        #[arg(long, value_name = "SIZE")]
+        max_bytes: Option<String>,
+        /// Remove entries not used for this many days; default CLBAKE_CACHE_MAX_AGE_DAYS, else 30.
+        #[arg(long, value_name = "DAYS")]
+        max_age_days: Option<u64>,
+    },
     /// Remove every entry, lock, sentinel, quarantine marker and temporary file.
     Clear,
 }
@@ -50,6 +61,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
             if matches!(args.action, Action::Verify) && inv.problems() > 0 {
                 eprintln!("error: {} problem(s) in the cache {}", inv.problems(), dir.display());
                 return Ok(ExitCode::FAILURE);
+            }
+        }
+        Action::Prune { max_bytes, max_age_days } => {
+            let mut limits = clbake::cache::Limits::from_env().map_err(anyhow::Error::msg)?;
+            if let Some(b) = max_bytes {
+                limits.max_bytes = clbake::core::env::parse_size(clbake::core::env::CACHE_MAX_BYTES, &b).map_err(|e| anyhow::anyhow!("--max-bytes {b:?}: {}", e.accepted))?;
+            }
+            if let Some(d) = max_age_days {
+                limits.max_age = std::time::Duration::from_secs(d.saturating_mul(86_400));
+            }
+            let pruned = clbake::cache::prune(&dir, &limits).with_context(|| format!("pruning the cache {}", dir.display()))?;
+            if args.json {
+                super::print_json(&serde_json::json!({ "dir": dir, "removed": pruned.removed, "freed_bytes": pruned.freed, "dirs_removed": pruned.dirs, "kept_bytes": pruned.kept }))?;
+            } else {
+                println!("{}: {pruned}", dir.display());
             }
         }
         Action::Clear => {

@@ -1,14 +1,11 @@
 //! `clbake demo`: the digits CNN served from embedded kernels and weights.
 
 use anyhow::{bail, Context as _, Result};
-use clbake::buffers::{download, scratch, upload};
-use clbake::launch::Event;
-use clbake::{LaunchError, LoadOptions, LoadPath, Programs, Session};
-use opencl3::memory::Buffer;
+use clbake::{Buffer, Event, LoadOptions, LoadPath, ReadOnly, ReadWrite, Session};
 use serde::Serialize;
 use std::time::Instant;
 
-use super::kernels::{self, Conv2d, Dense, Kernels, Program};
+use super::kernels::{Conv2d, Dense, Kernels, Program};
 
 mod digits {
     clbake::include_model!("models/digits.safetensors");
@@ -52,6 +49,10 @@ pub struct DemoReport {
 #[derive(Serialize)]
 struct Startup {
     context_ms: f64,
+    /// Opening the bundle, and creating every program when eager.
+    programs_ms: f64,
+    /// What the loads did (with lazy loading: the programs the network ran, created at their
+    /// first launch, within the first inference).
     programs: clbake::LoadReport,
     weight_upload_ms: f64,
     first_inference_ms: f64,
@@ -59,12 +60,12 @@ struct Startup {
 }
 
 struct Weights {
-    c1w: Buffer<f32>,
-    c1b: Buffer<f32>,
-    c2w: Buffer<f32>,
-    c2b: Buffer<f32>,
-    fcw: Buffer<f32>,
-    fcb: Buffer<f32>,
+    c1w: Buffer<f32, ReadOnly>,
+    c1b: Buffer<f32, ReadOnly>,
+    c2w: Buffer<f32, ReadOnly>,
+    c2b: Buffer<f32, ReadOnly>,
+    fcw: Buffer<f32, ReadOnly>,
+    fcb: Buffer<f32, ReadOnly>,
 }
 
 fn i(n: usize) -> i32 {
@@ -87,10 +88,12 @@ impl std::fmt::Display for KernelFailure {
     }
 }
 
-/// Test hook `CLBAKE_TEST_FAIL_ENQUEUE=<program>`: the first enqueue of that program's kernels
-/// fails as a stale binary does on some drivers, while the program is served from a binary.
-fn injected_failure(p: &Programs<Program>, id: Program) -> Result<()> {
-    if p.path(id) != LoadPath::Source && std::env::var("CLBAKE_TEST_FAIL_ENQUEUE").is_ok_and(|v| v == id.name()) {
+/// Test hook `CLBAKE_TEST_FAIL_ENQUEUE=<program>` (only with clbake's `test-hooks` feature):
+/// the first enqueue of that program's kernels fails as a stale binary does on some drivers,
+/// while the program is served from a binary.
+fn injected_failure(k: &Kernels, id: Program) -> Result<()> {
+    let from_binary = k.set().path(id).is_some_and(|p| p != LoadPath::Source);
+    if from_binary && clbake::hooks::test_hook(clbake::core::env::TEST_FAIL_ENQUEUE).is_some_and(|v| v == id.name()) {
         bail!("clEnqueueNDRangeKernel failed: CL_INVALID_PROGRAM_EXECUTABLE (-45) (injected by CLBAKE_TEST_FAIL_ENQUEUE)");
     }
     Ok(())
@@ -99,18 +102,18 @@ fn injected_failure(p: &Programs<Program>, id: Program) -> Result<()> {
 /// After a failed run, rebuilds from source the programs that came from a binary and may have
 /// failed (the one named by the error, else every program the network uses), so that the
 /// caller can retry once. Returns the error when no binary is to blame.
-fn recover(session: &Session, programs: &mut Programs<Program>, e: anyhow::Error) -> Result<()> {
+fn recover(k: &Kernels, e: anyhow::Error) -> Result<()> {
     let suspects = match e.downcast_ref::<KernelFailure>() {
         Some(KernelFailure(Some(id))) => vec![*id],
         _ => USED.to_vec(),
     };
-    let from_binary: Vec<Program> = suspects.into_iter().filter(|&id| programs.path(id) != LoadPath::Source).collect();
+    let from_binary: Vec<Program> = suspects.into_iter().filter(|&id| k.set().path(id).is_some_and(|p| p != LoadPath::Source)).collect();
     if from_binary.is_empty() {
         return Err(e);
     }
     for id in from_binary {
         log::warn!("{}: {e:#}; rebuilding from source and retrying once", id.name());
-        programs.recover(session, id, &format!("{e:#}")).with_context(|| format!("rebuilding `{}` from source", id.name()))?;
+        k.recover(id, &format!("{e:#}")).with_context(|| format!("rebuilding `{}` from source", id.name()))?;
     }
     Ok(())
 }
@@ -118,60 +121,59 @@ fn recover(session: &Session, programs: &mut Programs<Program>, e: anyhow::Error
 /// The network, one typed call per layer (argument types checked against kernels/*.cl by
 /// rustc; the local size is the tuned one for this device, if the bundle has one, else the
 /// driver's choice).
-fn forward(session: &Session, k: &Kernels, w: &Weights, input: &Buffer<f32>, n: usize) -> Result<Vec<f32>> {
-    let (ctx, q) = (&session.context, &session.queue);
-    let mut a1 = scratch::<f32>(ctx, n * C1 * HW * HW)?;
-    let mut p1 = scratch::<f32>(ctx, n * C1 * 4 * 4)?;
-    let mut a2 = scratch::<f32>(ctx, n * C2 * 4 * 4)?;
-    let mut p2 = scratch::<f32>(ctx, n * C2 * 2 * 2)?;
-    let mut logits = scratch::<f32>(ctx, n * CLASSES)?;
+fn forward(session: &Session, k: &Kernels, w: &Weights, input: &Buffer<f32, ReadOnly>, n: usize) -> Result<Vec<f32>> {
+    let q = session.queue();
+    // Intermediate activations are written by one kernel and read by the next.
+    let mut a1 = Buffer::<f32, ReadWrite>::new(session, n * C1 * HW * HW)?;
+    let mut p1 = Buffer::<f32, ReadWrite>::new(session, n * C1 * 4 * 4)?;
+    let mut a2 = Buffer::<f32, ReadWrite>::new(session, n * C2 * 4 * 4)?;
+    let mut p2 = Buffer::<f32, ReadWrite>::new(session, n * C2 * 2 * 2)?;
+    let mut logits = Buffer::<f32, ReadWrite>::new(session, n * CLASSES)?;
     let (conv, pool, dense) = (k.conv2d(Conv2d::Relu), k.pool(), k.dense(Dense::None));
-    let on = |id: Program, r: Result<Event, LaunchError>| injected_failure(k.programs(), id).and(r.map(drop).map_err(Into::into)).context(KernelFailure(Some(id)));
+    let on = |id: Program, r: Result<Event, clbake::Error>| injected_failure(k, id).and(r.map(drop).map_err(Into::into)).context(KernelFailure(Some(id)));
     on(conv.program(), conv.conv2d_3x3(q, [8, 8, n * C1], None, input, &w.c1w, &w.c1b, &mut a1, i(n), 1, 8, 8, i(C1), 1, 1, 8, 8))?;
     on(pool.program(), pool.max_pool2d(q, [4, 4, n * C1], None, &a1, &mut p1, i(n * C1), 8, 8, 2, 2, 4, 4))?;
     on(conv.program(), conv.conv2d_3x3(q, [4, 4, n * C2], None, &p1, &w.c2w, &w.c2b, &mut a2, i(n), i(C1), 4, 4, i(C2), 1, 1, 4, 4))?;
     on(pool.program(), pool.max_pool2d(q, [2, 2, n * C2], None, &a2, &mut p2, i(n * C2), 4, 4, 2, 2, 2, 2))?;
     on(dense.program(), dense.dense(q, [CLASSES, n], None, &p2, &w.fcw, &w.fcb, &mut logits, i(n), i(C2 * 4), i(CLASSES)))?;
-    let mut out = vec![0f32; n * CLASSES];
-    download(&session.queue, &logits, &mut out).context(KernelFailure(None))?;
-    Ok(out)
+    logits.read(q).context(KernelFailure(None))
 }
 
 fn argmax(row: &[f32]) -> usize {
     row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
 }
 
-/// Runs the demo on the session's device.
-pub fn run(session: &Session, opts: &LoadOptions) -> Result<DemoReport> {
+/// Runs the demo on the session's device: programs created at their first launch (only the
+/// three the network runs), or all up front with `eager`.
+pub fn run(session: &Session, opts: &LoadOptions, eager: bool) -> Result<DemoReport> {
     let total = Instant::now();
-    let programs = Programs::<Program>::load(session, &kernels::BUNDLE, opts).context("loading the embedded kernels")?;
-    let mut k = Kernels::new(programs, session);
+    let k = Kernels::with_options(session, opts, eager).context("loading the embedded kernels")?;
+    let programs_ms = total.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let ctx = &session.context;
     let weights = Weights {
-        c1w: upload(ctx, digits::conv1_weight().data)?,
-        c1b: upload(ctx, digits::conv1_bias().data)?,
-        c2w: upload(ctx, digits::conv2_weight().data)?,
-        c2b: upload(ctx, digits::conv2_bias().data)?,
-        fcw: upload(ctx, digits::fc_weight().data)?,
-        fcb: upload(ctx, digits::fc_bias().data)?,
+        c1w: Buffer::from_slice(session, digits::conv1_weight().data)?,
+        c1b: Buffer::from_slice(session, digits::conv1_bias().data)?,
+        c2w: Buffer::from_slice(session, digits::conv2_weight().data)?,
+        c2b: Buffer::from_slice(session, digits::conv2_bias().data)?,
+        fcw: Buffer::from_slice(session, digits::fc_weight().data)?,
+        fcb: Buffer::from_slice(session, digits::fc_bias().data)?,
     };
     let images = digits_test::images();
     let n = images.shape[0];
-    let input = upload(ctx, images.data)?;
-    session.queue.finish()?;
+    let input = Buffer::from_slice(session, images.data)?;
+    session.finish()?;
     let weight_upload_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     // A kernel failing from a binary (stale on this driver): rebuild from source, retry once.
     let logits = match forward(session, &k, &weights, &input, n) {
         Ok(l) => l,
         Err(e) => {
-            recover(session, k.programs_mut(), e)?;
+            recover(&k, e)?;
             forward(session, &k, &weights, &input, n)?
         }
     };
     let first_inference_ms = t.elapsed().as_secs_f64() * 1e3;
-    let startup_ms = total.elapsed().as_secs_f64() * 1e3 + session.setup_time.as_secs_f64() * 1e3;
+    let startup_ms = total.elapsed().as_secs_f64() * 1e3 + session.setup_time().as_secs_f64() * 1e3;
     let t = Instant::now();
     let again = forward(session, &k, &weights, &input, n)?;
     let steady_inference_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -194,7 +196,7 @@ pub fn run(session: &Session, opts: &LoadOptions) -> Result<DemoReport> {
     }
     let max_abs_error = logits.iter().zip(reference).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     Ok(DemoReport {
-        device: session.device.fingerprint.clone(),
+        device: session.device().fingerprint.clone(),
         images: n,
         correct,
         accuracy: correct as f64 / n as f64,
@@ -202,8 +204,9 @@ pub fn run(session: &Session, opts: &LoadOptions) -> Result<DemoReport> {
         max_abs_error,
         argmax_agreement: agree,
         startup: Startup {
-            context_ms: session.setup_time.as_secs_f64() * 1e3,
-            programs: k.programs().report().clone(),
+            context_ms: session.setup_time().as_secs_f64() * 1e3,
+            programs_ms,
+            programs: k.report(),
             weight_upload_ms,
             first_inference_ms,
             total_ms: startup_ms,
@@ -235,7 +238,7 @@ impl std::fmt::Display for DemoReport {
         )?;
         writeln!(f, "start-up: {:.1} ms", self.startup.total_ms)?;
         writeln!(f, "  context + queue   {:>8.2} ms", self.startup.context_ms)?;
-        writeln!(f, "  programs          {:>8.2} ms", self.startup.programs.total_ms)?;
+        writeln!(f, "  programs          {:>8.2} ms ({} created)", self.startup.programs.total_ms, self.startup.programs.programs.len())?;
         for p in &self.startup.programs.programs {
             writeln!(f, "    {:<18} {:<8} {:>8.2} ms", p.name, p.path.to_string(), p.total_ms)?;
         }

@@ -6,24 +6,21 @@
 
 use clbake::core::cl::ClError;
 use clbake::core::format::FormatError;
-use clbake::LoadError;
+use clbake::Error;
 
-/// The OpenCL error in `e`'s chain, looking through [`LoadError::Cl`] (which is transparent
-/// and so hides the `ClError` from `chain()`).
+/// The OpenCL error in `e`'s chain.
 fn cl_error(e: &anyhow::Error) -> Option<&ClError> {
-    e.chain().find_map(|c| {
-        c.downcast_ref::<ClError>().or_else(|| match c.downcast_ref::<LoadError>() {
-            Some(LoadError::Cl(cl)) => Some(cl),
-            _ => None,
-        })
-    })
+    e.chain().find_map(|c| c.downcast_ref::<ClError>().or_else(|| match c.downcast_ref::<Error>() {
+        Some(Error::OpenCl(cl)) => Some(cl),
+        _ => None,
+    }))
 }
 
 /// The bundle-format error in `e`'s chain, if any.
 fn format_error(e: &anyhow::Error) -> Option<&FormatError> {
     e.chain().find_map(|c| {
-        c.downcast_ref::<FormatError>().or_else(|| match c.downcast_ref::<LoadError>() {
-            Some(LoadError::Bundle(f)) | Some(LoadError::Source { source: f, .. }) => Some(f),
+        c.downcast_ref::<FormatError>().or_else(|| match c.downcast_ref::<Error>() {
+            Some(Error::Bundle(f)) | Some(Error::Source { source: f, .. }) => Some(f),
             _ => None,
         })
     })
@@ -32,7 +29,7 @@ fn format_error(e: &anyhow::Error) -> Option<&FormatError> {
 /// The fix for a damaged or foreign bundle.
 pub fn bundle_fix(e: &FormatError) -> &'static str {
     match e {
-        FormatError::UnsupportedVersion { .. } => "it was written by another clbake: re-bake it with this version (`clbake bake`)",
+        FormatError::UnsupportedVersion { .. } => "bake it again with this clbake (`clbake bake`, or the app's --clbake-bake)",
         FormatError::BadMagic { .. } => "pass a .clbk file written by `clbake bake` or an executable built with `include_kernels!`",
         _ => "the file is damaged or cut short: copy it again, or re-bake it with `clbake bake`",
     }
@@ -40,6 +37,10 @@ pub fn bundle_fix(e: &FormatError) -> &'static str {
 
 /// The text printed on stderr for a failed command.
 pub fn render(e: &anyhow::Error) -> String {
+    if let Some(Error::Build { program, device, options, log }) = e.chain().find_map(|c| c.downcast_ref::<Error>()) {
+        let opts = if options.is_empty() { String::new() } else { format!(" with options `{options}`") };
+        return format!("error: kernel compile error: program `{program}` does not compile for {device}{opts}; fix the source at the lines the driver's log names:\n{}", log.trim_end());
+    }
     if let Some(ClError::Build { program, file, options, device, log }) = cl_error(e) {
         let what = match file {
             Some(f) => format!("{} (program `{program}`)", f.display()),

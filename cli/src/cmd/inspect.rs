@@ -1,7 +1,9 @@
-//! `clbake inspect PATH`: the bundles in a `.clbk` file or an executable.
+//! `clbake inspect PATH`: the bundles in a `.clbk` file or an executable (its `.clbake`
+//! section, read with the `object` crate: ELF, Mach-O, PE).
 
 use anyhow::{bail, Context, Result};
-use clbake::core::format::{elf_section, scan, Bundle};
+use clbake::core::clc::{classify, ParamInfo};
+use clbake::core::format::{scan, section, Bundle, KernelEntry, SECTION_NAME};
 use clbake::core::pocl::workgroup_functions;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -26,11 +28,36 @@ struct Field {
 }
 
 #[derive(Serialize)]
+struct ParamJson {
+    name: String,
+    address: String,
+    access: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    qualifiers: u32,
+    /// The Rust type of the typed method's argument, or why there is none.
+    rust: Result<String, String>,
+}
+
+#[derive(Serialize)]
+struct KernelJson {
+    name: String,
+    /// Where the parameters come from: `driver`, `reader` or `unknown`.
+    signature: clbake::core::format::SignatureOrigin,
+    params: Vec<ParamJson>,
+    typed: bool,
+    why_untyped: Option<String>,
+    reqd_work_group_size: Option<[u32; 3]>,
+}
+
+#[derive(Serialize)]
 struct ProgramJson {
     index: usize,
     name: String,
+    stem: String,
+    variant: String,
     options: String,
-    kernels: Vec<String>,
+    kernels: Vec<KernelJson>,
     source_hash: String,
     source_bytes: u64,
     source_compressed_bytes: u64,
@@ -54,6 +81,8 @@ struct BinaryJson {
     workgroup_functions: Vec<String>,
     /// Why the binary could not be read (checksum, zstd), if it could not.
     payload_error: Option<String>,
+    /// Known answers recorded with it: (kernel, global size, outputs).
+    known_answers: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -71,6 +100,9 @@ struct TuningJson {
 struct BundleJson {
     offset: usize,
     total_bytes: usize,
+    info: String,
+    /// Tables found damaged and left out.
+    damage: Vec<String>,
     header: Vec<Field>,
     programs: Vec<ProgramJson>,
     binaries: Vec<BinaryJson>,
@@ -96,13 +128,44 @@ fn header_fields(b: &Bundle<'_>) -> Vec<Field> {
         f("program_count", 20, 4, h.program_count.to_string()),
         f("binary_count", 24, 4, h.binary_count.to_string()),
         f("tuning_count", 28, 4, h.tuning_count.to_string()),
-        f("program_table", 32, 16, format!("offset {} len {}", h.program_table_offset, h.program_table_len)),
-        f("binary_table", 48, 16, format!("offset {} len {}", h.binary_table_offset, h.binary_table_len)),
-        f("tuning_table", 64, 16, format!("offset {} len {}", h.tuning_table_offset, h.tuning_table_len)),
-        f("payload", 80, 16, format!("offset {} len {}", h.payload_offset, h.payload_len)),
-        f("total_len", 96, 8, h.total_len.to_string()),
-        f("table_checksum", 112, 16, h.table_checksum.to_hex()),
+        f("info", 32, 16, format!("offset {} len {}", h.info_offset, h.info_len)),
+        f("program_table", 48, 16, format!("offset {} len {}", h.program_table_offset, h.program_table_len)),
+        f("binary_table", 64, 16, format!("offset {} len {}", h.binary_table_offset, h.binary_table_len)),
+        f("tuning_table", 80, 16, format!("offset {} len {}", h.tuning_table_offset, h.tuning_table_len)),
+        f("payload", 96, 16, format!("offset {} len {}", h.payload_offset, h.payload_len)),
+        f("total_len", 112, 8, h.total_len.to_string()),
+        f("core_checksum", 128, 16, h.core_checksum.to_hex()),
+        f("binary_checksum", 144, 16, h.binary_checksum.to_hex()),
+        f("tuning_checksum", 160, 16, h.tuning_checksum.to_hex()),
     ]
+}
+
+fn param_json(p: &ParamInfo) -> ParamJson {
+    let rust = classify(p).map(|t| super::rust_name::param(&t));
+    ParamJson {
+        name: p.name.clone(),
+        address: format!("{:?}", p.address).to_lowercase(),
+        access: format!("{:?}", p.access).to_lowercase(),
+        type_name: p.type_name.clone(),
+        qualifiers: p.type_qualifiers.0,
+        rust,
+    }
+}
+
+fn kernel_json(k: &KernelEntry<'_>) -> KernelJson {
+    let record = k.to_record();
+    let why = record.why_untyped().map(|(param, why)| match param {
+        Some(p) => format!("parameter `{p}`: {why}"),
+        None => why,
+    });
+    KernelJson {
+        name: k.name.to_string(),
+        signature: k.origin,
+        params: record.params.iter().map(param_json).collect(),
+        typed: why.is_none(),
+        why_untyped: why,
+        reqd_work_group_size: k.reqd_work_group_size,
+    }
 }
 
 fn describe(offset: usize, b: &Bundle<'_>) -> BundleJson {
@@ -113,12 +176,14 @@ fn describe(offset: usize, b: &Bundle<'_>) -> BundleJson {
         .map(|(index, p)| ProgramJson {
             index,
             name: p.name.into(),
+            stem: p.stem.into(),
+            variant: p.variant.into(),
             options: p.options.into(),
-            kernels: p.kernels.iter().map(|k| k.to_string()).collect(),
+            kernels: p.kernels.iter().map(kernel_json).collect(),
             source_hash: p.source_hash.to_hex(),
             source_bytes: p.source_len,
             source_compressed_bytes: p.source_compressed_len,
-            key: p.key().to_hex(),
+            key: p.key.to_hex(),
         })
         .collect();
     let binaries = b
@@ -141,6 +206,12 @@ fn describe(offset: usize, b: &Bundle<'_>) -> BundleJson {
                 payload_offset: e.payload_offset,
                 workgroup_functions: payload.as_deref().map(workgroup_functions).unwrap_or_default().iter().map(|w| w.to_string()).collect(),
                 payload_error: payload.err().map(|e| e.to_string()),
+                known_answers: e
+                    .checks()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|a| format!("{} {:?}{}, {} output(s)", a.kernel, a.global, if a.tolerance > 0.0 { format!(" within {}", a.tolerance) } else { String::new() }, a.outputs.len()))
+                    .collect(),
             }
         })
         .collect();
@@ -157,20 +228,34 @@ fn describe(offset: usize, b: &Bundle<'_>) -> BundleJson {
             default_ns: t.default_ns,
         })
         .collect();
-    BundleJson { offset, total_bytes: b.len(), header: header_fields(b), programs, binaries, tunings }
+    BundleJson {
+        offset,
+        total_bytes: b.len(),
+        info: b.info().to_string(),
+        damage: b.damage().iter().map(|(t, why)| format!("{t}: {why}")).collect(),
+        header: header_fields(b),
+        programs,
+        binaries,
+        tunings,
+    }
 }
 
 /// Inspects a file.
 pub fn run(args: Args) -> Result<ExitCode> {
     let bytes = std::fs::read(&args.path).with_context(|| format!("cannot read {}", args.path.display()))?;
-    let (source, region) = match elf_section(&bytes, ".clbake") {
-        Some(section) => ("elf section .clbake", section),
+    let (source, region) = match section(&bytes, SECTION_NAME) {
+        Some(section) => ("section .clbake", section),
         None => ("file", &bytes[..]),
     };
     let mut out = Output { path: args.path.clone(), source, bundles: Vec::new(), errors: Vec::new() };
     for (offset, parsed) in scan(region) {
         match parsed {
-            Ok(b) => out.bundles.push(describe(offset, &b)),
+            Ok(b) => {
+                for (t, why) in b.damage() {
+                    out.errors.push(format!("bundle at offset {offset}: its {t} is damaged and left out ({why}); the programs compile from source"));
+                }
+                out.bundles.push(describe(offset, &b))
+            }
             Err(e) => out.errors.push(format!("bundle at offset {offset} is unreadable: {e}; {}", super::errors::bundle_fix(&e))),
         }
     }
@@ -194,22 +279,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
 fn print_text(out: &Output) {
     println!("{} ({}): {} bundle(s)", out.path.display(), out.source, out.bundles.len());
     for b in &out.bundles {
-        println!("\nbundle at offset {}, {} bytes", b.offset, b.total_bytes);
+        println!("\nbundle at offset {}, {} bytes, written by {}", b.offset, b.total_bytes, b.info);
         println!("  header:");
         for f in &b.header {
             println!("    @{:<4} {:>3}B {:<15} {}", f.offset, f.size, f.name, f.value);
         }
         println!("  programs ({}):", b.programs.len());
         for p in &b.programs {
-            println!(
-                "    [{}] {:<18} options {:?}  kernels {}  source {} B -> {} B zstd",
-                p.index,
-                p.name,
-                p.options,
-                p.kernels.join(","),
-                p.source_bytes,
-                p.source_compressed_bytes
-            );
+            println!("    [{}] {:<18} options {:?}  source {} B -> {} B zstd", p.index, p.name, p.options, p.source_bytes, p.source_compressed_bytes);
+            for k in &p.kernels {
+                let params: Vec<String> = k.params.iter().map(|q| format!("{} {}", q.type_name, q.name)).collect();
+                match &k.why_untyped {
+                    None => println!("        kernel {}({})  [typed, signature from the {:?}]", k.name, params.join(", "), k.signature),
+                    Some(why) => println!("        kernel {}({})  [NO typed method: {why}]", k.name, params.join(", ")),
+                }
+            }
         }
         println!("  binaries ({}):", b.binaries.len());
         for e in &b.binaries {
@@ -225,7 +309,7 @@ fn print_text(out: &Output) {
             );
             if let Some(f) = &e.fingerprint {
                 println!(
-                    "        fingerprint {}: platform {:?} {:?} {:?}; device {:?} {:?} {:?}; driver {:?}; {:?}; {} bits",
+                    "        fingerprint {}: platform {:?} {:?} {:?}; device {:?} {:?} {:?}; driver {:?}; {:?}; {} bits; process {}; library {:?}",
                     &e.fingerprint_hash[..16],
                     f.platform_name,
                     f.platform_vendor,
@@ -235,11 +319,16 @@ fn print_text(out: &Output) {
                     f.device_version,
                     f.driver_version,
                     f.opencl_c_version,
-                    f.address_bits
+                    f.address_bits,
+                    f.host_abi,
+                    f.driver_library
                 );
             }
             if let Some(err) = &e.payload_error {
                 println!("        payload unreadable: {err}");
+            }
+            for a in &e.known_answers {
+                println!("        known answer: {a}");
             }
             let specialised: Vec<&str> = e.workgroup_functions.iter().map(String::as_str).filter(|w| !w.ends_with("/0-0-0")).collect();
             if !e.workgroup_functions.is_empty() {

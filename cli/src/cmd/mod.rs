@@ -9,6 +9,7 @@ pub mod errors;
 pub mod inspect;
 pub mod output;
 pub mod remote;
+pub mod rust_name;
 pub mod tune;
 
 pub(crate) use crate::kernels;

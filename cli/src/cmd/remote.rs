@@ -15,7 +15,7 @@
 //! work as for any ssh command; `--ssh-config FILE` passes `-F FILE` to both.
 
 use anyhow::{bail, Context, Result};
-use clbake::core::format::{elf_section, scan, Bundle};
+use clbake::core::format::{bundle_region, scan, Bundle};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -153,8 +153,7 @@ fn host_slug(host: &str) -> String {
 /// Program names of the bundle embedded in `app`.
 fn embedded_programs(app: &Path) -> Result<Vec<String>> {
     let bytes = std::fs::read(app).with_context(|| format!("cannot read {}", app.display()))?;
-    let region = elf_section(&bytes, ".clbake").unwrap_or(&bytes);
-    let first = scan(region).into_iter().next();
+    let first = scan(bundle_region(&bytes)).into_iter().next();
     let Some((_, parsed)) = first else {
         bail!(
             "{}: no clbake bundle embedded; pass --from with an executable built with `include_kernels!` whose main calls clbake::selfbake::run_from_args",
@@ -299,7 +298,7 @@ fn round_trip(
         env.push_str(&format!("CLBAKE_TUNE=1 CLBAKE_TUNE_REPS={reps} CLBAKE_TUNE_CANDIDATES={candidates} "));
     }
     if local.no_warm {
-        env.push_str("CLBAKE_WARM=0 ");
+        env.push_str("CLBAKE_WARM=off ");
     }
     let runner = r.runner.as_deref().map(|s| format!("{} ", s.trim())).unwrap_or_default();
     let command = format!(
@@ -339,7 +338,7 @@ fn round_trip(
     let _ = std::fs::remove_file(&tmp);
     let bytes = fetched?;
     let summary = validate(&bytes, programs).with_context(|| format!("bake --remote {host}: step 4/4: the bundle from {host}:{remote_out} is not usable"))?;
-    super::bake::write_atomic(out, &bytes)?;
+    clbake::core::atomic::write(out, &bytes, 0o644).with_context(|| format!("cannot write {}", out.display()))?;
     done();
     Ok(summary)
 }

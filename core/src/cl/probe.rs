@@ -48,12 +48,13 @@ pub enum DeviceSelector {
 }
 
 impl DeviceSelector {
-    /// Reads `CLBAKE_DEVICE` (a device index); unset or empty means [`DeviceSelector::Default`].
-    pub fn from_env() -> Self {
-        match std::env::var("CLBAKE_DEVICE").ok().and_then(|v| v.trim().parse().ok()) {
+    /// Reads `CLBAKE_DEVICE` (a device index); unset or empty means
+    /// [`DeviceSelector::Default`]; anything else is an error naming the variable.
+    pub fn from_env() -> Result<Self, crate::env::EnvError> {
+        Ok(match crate::env::number::<usize>(crate::env::DEVICE)? {
             Some(i) => DeviceSelector::Index(i),
             None => DeviceSelector::Default,
-        }
+        })
     }
 
     /// Picks a device from `all`.
@@ -89,7 +90,9 @@ pub fn devices() -> Result<Vec<DeviceInfo>, ClError> {
         Err(e) => return Err(ClError::Api { call: "clGetPlatformIDs", code: e.0 }),
     };
     let mut out = Vec::new();
+    let host_abi = crate::fingerprint::this_host_abi();
     for (platform_index, platform) in platforms.iter().enumerate() {
+        let driver_library = super::library::for_platform(platform.id()).map(|l| l.identity()).unwrap_or_default();
         let ids = match platform.get_devices(CL_DEVICE_TYPE_ALL) {
             Ok(ids) => ids,
             Err(e) if e.0 == opencl3::error_codes::CL_DEVICE_NOT_FOUND => continue,
@@ -108,6 +111,8 @@ pub fn devices() -> Result<Vec<DeviceInfo>, ClError> {
                 driver_version: s(device.driver_version()),
                 opencl_c_version: s(device.opencl_c_version()),
                 address_bits: device.address_bits().unwrap_or(0),
+                host_abi: host_abi.clone(),
+                driver_library: driver_library.clone(),
             };
             let t = device.dev_type().unwrap_or(0);
             let device_type = if t & opencl3::device::CL_DEVICE_TYPE_GPU != 0 {

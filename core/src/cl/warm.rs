@@ -1,96 +1,124 @@
-//! Warming: running each declared launch of a program once before its binary is captured.
+//! Warming: running each declared launch of a program once before its binary is captured,
+//! and recording what it computed (a known answer).
 //!
 //! Some drivers compile part of a kernel at its first enqueue, for that launch: PoCL builds a
 //! work-group function specialised for the local size (and for a zero global offset) the
 //! first time a kernel runs with it, which on a CPU takes 50 to 150 ms per kernel, and
 //! serialises it into the program binary only if it exists when the binary is captured.
-//! A binary captured right after `clBuildProgram` holds only the generic function, so the
-//! application's first inference would pay that compile although it loaded a binary.
-//! Running the launches the sources declare (`// clbake:launch` lines, see [`crate::tune`])
-//! before capturing puts that code in the binary. Drivers that compile
-//! everything at build time (NVIDIA's PTX binaries) are unaffected, apart from the time the
-//! launches take.
+//! Running the launches the sources declare (`// clbake:launch` lines, see
+//! [`crate::clc::directives`]) before capturing puts that code in the binary. Drivers that
+//! compile everything at build time (NVIDIA's PTX binaries) are unaffected, apart from the
+//! time the launches take.
 //!
-//! The kernels run with zero-filled buffers of the declared sizes, so a declared shape must
-//! be one the kernel handles within bounds.
+//! The kernels run on buffers of the declared sizes filled with deterministic values (see
+//! [`fill`](super::args::fill)), so a declared shape must be one the kernel handles within
+//! bounds. Their outputs are digested into [`KnownAnswer`]s, which the runtime replays the
+//! first time the binary is served on a device.
 
 use super::args::set_shape_args;
+use super::known::{arg_values, digest};
 use super::{BuiltProgram, ClError};
-use crate::signature::parse_signatures;
-use crate::source::{original_line, ProgramSource};
-use crate::tune::launches_to_warm;
+use crate::clc::directives::{launches_to_warm, TuneShape};
+use crate::clc::ParamInfo;
+use crate::format::KnownAnswer;
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
 
 /// What warming one program did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct WarmReport {
     /// Launches that ran.
     pub launches: usize,
     /// Launches that could not run, each as ``line N (`the line`): why``. They do not
     /// fail the bake (the binary is as good as an unwarmed one), but are printed.
     pub skipped: Vec<String>,
+    /// The known answers recorded (launch lines without `@nocheck`).
+    pub answers: Vec<KnownAnswer>,
 }
 
 /// The local size to warm a launch with when its line gives none: the one the application
 /// will get from `local = None`. A tuned local size (from `clbake bake --tune`) for this
-/// kernel and global size, else `None` (the driver's choice, which is what the runtime
-/// passes when the bundle has no tuning record).
+/// kernel and global size, else `None` (the driver's choice).
 pub type LocalFor<'a> = &'a (dyn Fn(&str, &[usize]) -> Option<Vec<usize>> + Sync);
 
-/// Runs every `// clbake:launch` line of `prog` once on `device` with the kernels of `built`, then
-/// waits for them. A declaration that cannot be read or evaluated is an error (discovery
-/// checks them, so this only happens with sources taken from elsewhere); a launch the
-/// driver refuses is reported in [`WarmReport::skipped`].
-pub fn warm(context: &Context, prog: &ProgramSource, built: &BuiltProgram, local_for: LocalFor<'_>) -> Result<WarmReport, ClError> {
-    let shapes = launches_to_warm(&prog.source).map_err(|(line, problem)| declaration(prog, line, problem))?;
+/// The seed of the input fill of the `n`th launch line of a program.
+fn seed(n: usize) -> u64 {
+    0xC1BA_0000 + n as u64
+}
+
+/// Runs every `// clbake:launch` line of `source` once with the kernels of `built` (whose
+/// parameters `signatures` gives, by kernel name), then waits for them, and records a known
+/// answer for each (unless `answers` is false or the line says `@nocheck`). A line whose
+/// kernel or values do not fit is reported in [`WarmReport::skipped`] (discovery checks
+/// lines, so this only happens with sources taken from elsewhere); so is a launch the
+/// driver refuses.
+pub fn warm(
+    context: &Context,
+    source: &str,
+    built: &BuiltProgram,
+    signatures: &dyn Fn(&str) -> Option<Vec<ParamInfo>>,
+    local_for: LocalFor<'_>,
+    answers: bool,
+) -> Result<WarmReport, ClError> {
     let mut report = WarmReport::default();
+    let shapes = match launches_to_warm(source) {
+        Ok(s) => s,
+        Err((line, problem)) => {
+            report.skipped.push(format!("line {}: {problem}", crate::clc::include::original_line(source, line)));
+            return Ok(report);
+        }
+    };
     if shapes.is_empty() {
         return Ok(report);
     }
-    let sigs = parse_signatures(&prog.source, &prog.options);
     #[allow(deprecated)] // clCreateCommandQueue: the OpenCL 1.2 call, for 1.2 drivers
     let queue = CommandQueue::create_default(context, 0).map_err(ClError::api("clCreateCommandQueue"))?;
-    for shape in &shapes {
-        let text = prog.source.lines().nth(shape.line.saturating_sub(1)).unwrap_or_default().trim();
-        let where_ = |why: String| format!("line {} (`{text}`): {why}", original_line(&prog.source, shape.line));
-        let Some((_, kernel)) = built.kernels.iter().find(|(n, _)| *n == shape.kernel) else {
-            return Err(declaration(prog, shape.line, format!("no kernel `{}` in the built program", shape.kernel)));
-        };
-        let sig = match sigs.iter().find(|(n, _)| *n == shape.kernel).map(|(_, s)| s) {
-            Some(Ok(sig)) => sig,
-            Some(Err(e)) => return Err(declaration(prog, shape.line, e.to_string())),
-            None => return Err(declaration(prog, shape.line, format!("kernel `{}` not found in the source", shape.kernel))),
-        };
-        let values = shape.evaluate(sig).map_err(|e| declaration(prog, shape.line, e))?;
-        let args = match set_shape_args(context, kernel, sig, &values) {
-            Ok(a) => a,
-            Err(e) => {
-                report.skipped.push(where_(e.to_string()));
-                continue;
+    for (n, shape) in shapes.iter().enumerate() {
+        let text = source.lines().nth(shape.line.saturating_sub(1)).unwrap_or_default().trim();
+        let where_ = |why: String| format!("line {} (`{text}`): {why}", crate::clc::include::original_line(source, shape.line));
+        match warm_one(context, &queue, shape, built, signatures, local_for, seed(n), answers && !shape.no_check) {
+            Ok(answer) => {
+                report.launches += 1;
+                report.answers.extend(answer);
             }
-        };
-        let local = shape.local.clone().or_else(|| local_for(&shape.kernel, &shape.global));
-        let local_ptr = local.as_ref().map_or(std::ptr::null(), |l| l.as_ptr());
-        if local.as_ref().is_some_and(|l| l.len() != shape.global.len()) {
-            report.skipped.push(where_(format!("tuned local size {local:?} has another number of dimensions")));
-            continue;
-        }
-        // SAFETY: every argument was set by `set_shape_args` (buffers alive in `args` until
-        // the queue has finished); `global` and `local` hold `global.len()` (1 to 3) sizes
-        // that outlive the call.
-        let ran = unsafe { queue.enqueue_nd_range_kernel(kernel.get(), shape.global.len() as u32, std::ptr::null(), shape.global.as_ptr(), local_ptr, &[]) }
-            .map_err(ClError::api("clEnqueueNDRangeKernel"))
-            .and_then(|_| queue.finish().map_err(ClError::api("clFinish")));
-        drop(args);
-        match ran {
-            Ok(()) => report.launches += 1,
-            Err(e) => report.skipped.push(where_(e.to_string())),
+            Err(why) => report.skipped.push(where_(why)),
         }
     }
     Ok(report)
 }
 
-fn declaration(prog: &ProgramSource, line: usize, problem: String) -> ClError {
-    ClError::Declaration { program: prog.name.clone(), file: prog.file.clone(), line: original_line(&prog.source, line), problem }
+#[allow(clippy::too_many_arguments)]
+fn warm_one(
+    context: &Context,
+    queue: &CommandQueue,
+    shape: &TuneShape,
+    built: &BuiltProgram,
+    signatures: &dyn Fn(&str) -> Option<Vec<ParamInfo>>,
+    local_for: LocalFor<'_>,
+    seed: u64,
+    record: bool,
+) -> Result<Option<KnownAnswer>, String> {
+    let kernel = built.kernels.iter().find(|(n, _)| *n == shape.kernel).map(|(_, k)| k).ok_or_else(|| format!("no kernel `{}` in the built program", shape.kernel))?;
+    let params = signatures(&shape.kernel).ok_or_else(|| format!("the parameters of `{}` are not known", shape.kernel))?;
+    let values = shape.evaluate(&params)?;
+    let local = shape.local.clone().or_else(|| local_for(&shape.kernel, &shape.global));
+    if local.as_ref().is_some_and(|l| l.len() != shape.global.len()) {
+        return Err(format!("tuned local size {local:?} has another number of dimensions"));
+    }
+    let args = set_shape_args(context, kernel, &params, &values, seed).map_err(|e| e.to_string())?;
+    super::enqueue(queue, kernel, &shape.global, local.as_deref()).map_err(|e| e.to_string())?;
+    queue.finish().map_err(|e| ClError::api("clFinish")(e).to_string())?;
+    if !record {
+        return Ok(None);
+    }
+    let outputs = args.outputs(queue).map_err(|e| e.to_string())?;
+    Ok(Some(KnownAnswer {
+        kernel: shape.kernel.clone(),
+        global: shape.global.iter().map(|&g| g as u64).collect(),
+        local: local.map(|l| l.iter().map(|&x| x as u64).collect()),
+        args: arg_values(&values),
+        tolerance: shape.tolerance,
+        seed,
+        outputs: digest(&params, &outputs),
+    }))
 }

@@ -292,3 +292,9 @@ fn punct_len(s: &[u8]) -> Option<usize> {
     let c = *s.first()?;
     b"[](){}.&*+-~!/%<>^|?:;=,#".contains(&c).then_some(1)
 }
+
+/// Whether `s` is a C identifier (ASCII letters, digits and `_`, not starting with a digit).
+pub fn is_identifier(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(|f| f.is_ascii_alphabetic() || f == '_') && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}

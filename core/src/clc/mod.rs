@@ -49,8 +49,10 @@
 //! - [`key`]: [`token_hash`], a hash that comment edits do not change.
 
 mod decl;
+pub mod directives;
 mod expand;
 pub mod expr;
+pub mod include;
 pub mod key;
 pub mod lex;
 mod macros;

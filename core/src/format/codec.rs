@@ -4,7 +4,7 @@
 //! cannot make it allocate or write more (zstd fails with "destination buffer too small"),
 //! and the produced length must equal the stored one exactly.
 
-use super::error::FormatError;
+use crate::wire::FormatError;
 use std::cell::RefCell;
 
 /// Largest uncompressed payload (program source or binary) a bundle may declare: 1 GiB.

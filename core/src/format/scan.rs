@@ -1,7 +1,7 @@
 //! Finding bundles inside a larger blob: a `.clbk` file, or the `.clbake` section of an
 //! executable that holds one bundle per crate, back to back.
 
-use super::error::FormatError;
+use crate::wire::FormatError;
 use super::reader::Bundle;
 use super::{ALIGN, MAGIC};
 
@@ -12,7 +12,7 @@ use super::{ALIGN, MAGIC};
 /// Returns the offset of each magic found with the result of parsing the bundle there.
 /// After a bundle that parses, the search goes on at its end; after one that does not,
 /// at the next aligned offset (so a damaged bundle costs only itself). To read the
-/// bundles of an ELF executable, pass [`elf_section`](super::elf_section)'s result, not
+/// bundles of an ELF executable, pass [`bundle_region`](super::bundle_region)'s result, not
 /// the whole file: the file's code and data may hold the magic bytes too.
 pub fn scan(bytes: &[u8]) -> Vec<(usize, Result<Bundle<'_>, FormatError>)> {
     let mut found = Vec::new();
@@ -38,13 +38,14 @@ pub fn scan(bytes: &[u8]) -> Vec<(usize, Result<Bundle<'_>, FormatError>)> {
 mod tests {
     use super::*;
     use crate::format::tests::sample_bundle;
+    use crate::format::{BundleWriter, Header, ProgramSpec};
 
     #[test]
     fn finds_bundles_back_to_back_with_padding_and_garbage() {
         let a = sample_bundle();
         let b = {
-            let mut w = crate::format::BundleWriter::new().with_level(1);
-            w.add_program("other", "", &[], "kernel void k() {}");
+            let mut w = BundleWriter::new().with_level(1);
+            w.add_program(&ProgramSpec::simple("other", "", &[], "kernel void k() {}"));
             w.to_bytes()
         };
         let mut blob = a.clone();
@@ -54,7 +55,7 @@ mod tests {
         blob.extend_from_slice(&a);
         let broken_at = blob.len();
         let mut broken = b.clone();
-        broken[140] ^= 0x40; // inside the program table
+        broken[Header::decode(&b).unwrap().program_table_offset as usize + 6] ^= 0x40; // inside the program table
         blob.extend_from_slice(&broken);
         blob.extend_from_slice(&[0; 5]); // an unaligned tail is ignored
         let found = scan(&blob);
@@ -65,8 +66,25 @@ mod tests {
         assert!(found[2].1.is_ok());
         assert!(matches!(
             found[3].1,
-            Err(FormatError::ChecksumMismatch { .. })
+            Err(FormatError::ChecksumMismatch {
+                what: "header and program table",
+                ..
+            })
         ));
+    }
+
+    #[test]
+    fn a_bundle_with_a_damaged_binary_table_is_found_and_kept() {
+        let a = sample_bundle();
+        let mut damaged = a.clone();
+        damaged[Header::decode(&a).unwrap().binary_table_offset as usize + 10] ^= 1;
+        let mut blob = damaged.clone();
+        blob.extend_from_slice(&a);
+        let found = scan(&blob);
+        assert_eq!(found.iter().map(|(o, _)| *o).collect::<Vec<_>>(), vec![0, a.len()]);
+        let first = found[0].1.as_ref().unwrap();
+        assert!(first.binaries().is_empty() && first.damage().len() == 1);
+        assert_eq!(found[1].1.as_ref().unwrap().binaries().len(), 4);
     }
 
     #[test]
@@ -76,9 +94,6 @@ mod tests {
         let mut unaligned = vec![0u8; 3];
         unaligned.extend_from_slice(&sample_bundle());
         assert!(scan(&unaligned).is_empty());
-        assert!(matches!(
-            scan(&MAGIC)[..],
-            [(0, Err(FormatError::Truncated { .. }))]
-        ));
+        assert!(matches!(scan(&MAGIC)[..], [(0, Err(FormatError::Truncated { .. }))]));
     }
 }

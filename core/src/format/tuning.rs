@@ -1,5 +1,5 @@
-//! The tuning table (format 1.1): the best local work size measured for a kernel at a
-//! global size on one device.
+//! The tuning table: the best local work size measured for a kernel at a global size on one
+//! device (`clbake bake --tune`).
 //!
 //! ```text
 //! tuning record
@@ -18,10 +18,8 @@
 //! Records are sorted by (program, fingerprint_hash, kernel, work_dim, global) without
 //! duplicates, so the records of one program on one device are one contiguous run.
 
-use super::cursor::{Cursor, PutLe};
-use super::error::FormatError;
-use super::record::record_body;
 use crate::hash::Hash128;
+use crate::wire::{put_record, record_body, Cursor, FormatError, PutLe};
 
 /// Smallest possible tuning record (empty kernel name), length field included.
 pub(crate) const MIN_TUNING_RECORD: u64 = 4 + 4 + 16 + 16 + 4 + 4 + 24 + 24 + 8 + 8;
@@ -71,7 +69,7 @@ pub struct TuningEntry<'a> {
     /// Index of the program (in [`Bundle::programs`](super::Bundle::programs)).
     pub program: u32,
     /// Key of the program the measurement was taken with; equals that program's
-    /// [`ProgramEntry::key`](super::ProgramEntry::key) in every parsed bundle.
+    /// [`key`](super::ProgramEntry::key) in every parsed bundle.
     pub program_key: Hash128,
     /// [`Fingerprint::hash`](crate::Fingerprint::hash) of the device measured.
     pub fingerprint_hash: Hash128,
@@ -174,8 +172,7 @@ pub(crate) fn write_tuning(out: &mut Vec<u8>, program: u32, program_key: &Hash12
     }
     r.put_u64(t.best_ns);
     r.put_u64(t.default_ns);
-    out.put_u32(u32::try_from(r.len()).expect("records are shorter than 4 GiB"));
-    out.extend_from_slice(&r);
+    put_record(out, &r);
 }
 
 #[cfg(test)]

@@ -1,29 +1,58 @@
 //! [`BundleWriter`]: builds a bundle in memory, deterministically.
 //!
 //! Layout written (see [`Header`] for the header fields):
-//! header (128 bytes) | program table | binary table | tuning table | zero padding
-//! to 16 | payload region: program sources in program order, then binaries in table
-//! order | zero padding to a multiple of [`ALIGN`].
+//! header | info | program table | binary table | tuning table | zero padding to 16 |
+//! payload region: program sources in program order, then binaries in table order |
+//! zero padding to a multiple of [`ALIGN`].
 
+use super::binary::{encode_checks, encode_fingerprint, write_binary, BinaryEntry, BinaryFields};
+use super::check::KnownAnswer;
 use super::codec::{Compressor, MAX_UNCOMPRESSED};
-use super::entry::BinaryEntry;
-use super::error::FormatError;
-use super::header::{compute_table_checksum, Header, CHECKSUM_OFFSET, HEADER_LEN};
-use super::record::{encode_fingerprint, write_binary, write_program};
+use super::header::{seal, Header, HEADER_LEN};
+use super::program::{write_program, KernelRecord, ProgramFields};
 use super::tuning::{check_launch, write_tuning, TunedLaunch, TuningEntry};
 use super::{ALIGN, FORMAT_MAJOR, FORMAT_MINOR, MAGIC};
 use crate::fingerprint::Fingerprint;
-use crate::hash::{program_key, Hash128};
+use crate::hash::Hash128;
+use crate::wire::{FormatError, PutLe};
 use std::collections::BTreeMap;
 
 /// Default zstd level: bundles are written once, at build time, and read many times.
 pub const DEFAULT_LEVEL: i32 = 19;
 
+/// A program to add: everything the program table stores but its payload placement.
+#[derive(Clone, Debug)]
+pub struct ProgramSpec<'s> {
+    /// Program name, unique in the bundle (`nchw/pool_relu`).
+    pub name: &'s str,
+    /// The kernel file's relative path without `.cl` (`nchw/pool`).
+    pub stem: &'s str,
+    /// Build variant, empty when none.
+    pub variant: &'s str,
+    /// Build options.
+    pub options: &'s str,
+    /// Source with includes expanded.
+    pub source: &'s str,
+    /// Kernels in source order, with their signatures.
+    pub kernels: Vec<KernelRecord>,
+}
+
+impl<'s> ProgramSpec<'s> {
+    /// A program named `name` from its own file (stem = name, no variant) whose kernels'
+    /// signatures are not given.
+    pub fn simple(name: &'s str, options: &'s str, kernels: &[&str], source: &'s str) -> Self {
+        let kernels = kernels.iter().map(|k| KernelRecord::unknown(k, "signature not recorded")).collect();
+        ProgramSpec { name, stem: name, variant: "", options, source, kernels }
+    }
+}
+
 #[derive(Debug)]
 struct ProgramIn {
     name: String,
+    stem: String,
+    variant: String,
     options: String,
-    kernels: Vec<String>,
+    kernels: Vec<KernelRecord>,
     source_hash: Hash128,
     key: Hash128,
     source_len: u64,
@@ -37,6 +66,7 @@ struct BinaryIn {
     checksum: Hash128,
     compressed: Vec<u8>,
     fp_raw: Vec<u8>,
+    checks_raw: Vec<u8>,
 }
 
 /// Collects programs and binaries and writes them as one bundle.
@@ -48,6 +78,7 @@ struct BinaryIn {
 #[derive(Debug)]
 pub struct BundleWriter {
     compressor: Compressor,
+    info: String,
     programs: Vec<ProgramIn>,
     binaries: BTreeMap<(u32, Hash128), BinaryIn>,
     /// Keyed by the table's sort order: (program, device, kernel, work_dim, global).
@@ -65,6 +96,7 @@ impl BundleWriter {
     pub fn new() -> Self {
         BundleWriter {
             compressor: Compressor::new(DEFAULT_LEVEL),
+            info: format!("clbake {}", env!("CARGO_PKG_VERSION")),
             programs: Vec::new(),
             binaries: BTreeMap::new(),
             tunings: BTreeMap::new(),
@@ -74,6 +106,13 @@ impl BundleWriter {
     /// Sets the zstd level (clamped to zstd's range) for entries added from now on.
     pub fn with_level(mut self, level: i32) -> Self {
         self.compressor = Compressor::new(level);
+        self
+    }
+
+    /// Sets the info string (default `clbake VERSION`): who wrote the bundle, with which
+    /// settings. Part of the checksummed core; `clbake inspect` shows it.
+    pub fn with_info(mut self, info: impl Into<String>) -> Self {
+        self.info = info.into();
         self
     }
 
@@ -87,95 +126,82 @@ impl BundleWriter {
         self.binaries.len()
     }
 
+    /// The key of program `program` (see [`crate::hash::program_key`]), if it exists.
+    pub fn program_key(&self, program: u32) -> Option<Hash128> {
+        self.programs.get(program as usize).map(|p| p.key)
+    }
+
     /// Adds a program (its source with includes already expanded) and returns its index.
-    /// Adding the same name, options, kernels and source again returns the first index.
+    /// Its key is computed from its name, options and the source's tokens. Adding a program
+    /// with the same name again replaces nothing and returns the first index.
     ///
     /// # Panics
     /// If `source` is larger than 1 GiB ([`MAX_UNCOMPRESSED`]), which readers refuse.
-    pub fn add_program(
-        &mut self,
-        name: &str,
-        options: &str,
-        kernels: &[String],
-        source: &str,
-    ) -> u32 {
-        let source_hash = Hash128::of(source.as_bytes());
-        let existing = self.programs.iter().position(|p| {
-            p.name == name
-                && p.options == options
-                && p.source_hash == source_hash
-                && p.kernels == kernels
-        });
-        if let Some(i) = existing {
+    pub fn add_program(&mut self, spec: &ProgramSpec<'_>) -> u32 {
+        if let Some(i) = self.programs.iter().position(|p| p.name == spec.name) {
             return i as u32;
         }
-        assert!(
-            source.len() as u64 <= MAX_UNCOMPRESSED,
-            "program source {name:?} is larger than 1 GiB"
-        );
+        assert!(spec.source.len() as u64 <= MAX_UNCOMPRESSED, "program source {:?} is larger than 1 GiB", spec.name);
         let index = u32::try_from(self.programs.len()).expect("fewer than 2^32 programs");
         self.programs.push(ProgramIn {
-            name: name.to_owned(),
-            options: options.to_owned(),
-            kernels: kernels.to_vec(),
-            source_hash,
-            key: program_key(name, options, &source_hash),
-            source_len: source.len() as u64,
-            compressed: self.compressor.compress(source.as_bytes()),
+            name: spec.name.to_owned(),
+            stem: spec.stem.to_owned(),
+            variant: spec.variant.to_owned(),
+            options: spec.options.to_owned(),
+            kernels: spec.kernels.clone(),
+            source_hash: Hash128::of(spec.source.as_bytes()),
+            key: crate::hash::program_key_of_source(spec.name, spec.options, spec.source),
+            source_len: spec.source.len() as u64,
+            compressed: self.compressor.compress(spec.source.as_bytes()),
         });
         index
     }
 
-    /// Adds the binary of program `program` compiled for the device `fingerprint`.
+    /// Replaces the kernel records of program `program` (e.g. with the driver's view once a
+    /// device compiled it). Its key does not change. Does nothing for an unknown index.
+    pub fn set_kernels(&mut self, program: u32, kernels: Vec<KernelRecord>) {
+        if let Some(p) = self.programs.get_mut(program as usize) {
+            // Tuning records of kernels the program no longer has would be refused by readers.
+            self.tunings.retain(|(prog, _, kernel, _, _), _| *prog != program || kernels.iter().any(|k| k.name == *kernel));
+            p.kernels = kernels;
+        }
+    }
+
+    /// Adds the binary of program `program` compiled for the device `fingerprint`, with the
+    /// known answers recorded from it (see [`KnownAnswer`]).
     ///
     /// # Panics
-    /// If `program` is not an index returned by [`add_program`](Self::add_program), or if
-    /// `binary` is larger than 1 GiB ([`MAX_UNCOMPRESSED`]).
-    pub fn add_binary(&mut self, program: u32, fingerprint: &Fingerprint, binary: &[u8]) {
+    /// If `program` is not an index returned by [`add_program`](Self::add_program), if
+    /// `binary` is larger than 1 GiB ([`MAX_UNCOMPRESSED`]), or on a malformed known answer.
+    pub fn add_binary(&mut self, program: u32, fingerprint: &Fingerprint, binary: &[u8], checks: &[KnownAnswer]) {
         let count = self.programs.len();
         let Some(p) = self.programs.get(program as usize) else {
             panic!("add_binary: no program with index {program} (the writer has {count})");
         };
-        assert!(
-            binary.len() as u64 <= MAX_UNCOMPRESSED,
-            "binary for {:?} is larger than 1 GiB",
-            p.name
-        );
+        assert!(binary.len() as u64 <= MAX_UNCOMPRESSED, "binary for {:?} is larger than 1 GiB", p.name);
         let entry = BinaryIn {
             program_key: p.key,
             uncompressed_len: binary.len() as u64,
             checksum: Hash128::of(binary),
             compressed: self.compressor.compress(binary),
             fp_raw: encode_fingerprint(fingerprint),
+            checks_raw: encode_checks(checks),
         };
         self.binaries.insert((program, fingerprint.hash()), entry);
     }
 
     /// Adds an already-compressed binary taken from another bundle, without recompressing
-    /// it, keeping its checksum and fingerprint; used to merge precompiled bundles.
+    /// it, keeping its checksum, fingerprint and known answers; used to merge precompiled
+    /// bundles and to reuse the binaries of an earlier bake.
     ///
     /// The entry must have been built from the same program (equal program key), else
     /// [`FormatError::Outdated`]. Its payload is decompressed once and verified, so a
     /// damaged entry is refused here, at build time, instead of on the device.
-    pub fn add_binary_entry(
-        &mut self,
-        program: u32,
-        entry: &BinaryEntry<'_>,
-    ) -> Result<(), FormatError> {
+    pub fn add_binary_entry(&mut self, program: u32, entry: &BinaryEntry<'_>) -> Result<(), FormatError> {
         let count = self.programs.len() as u32;
-        let p = self
-            .programs
-            .get(program as usize)
-            .ok_or(FormatError::NoSuchProgram {
-                index: program,
-                count,
-            })?;
+        let p = self.programs.get(program as usize).ok_or(FormatError::NoSuchProgram { index: program, count })?;
         if entry.program_key != p.key {
-            return Err(FormatError::Outdated {
-                what: "binary entry",
-                expected: p.key,
-                found: entry.program_key,
-            });
+            return Err(FormatError::Outdated { what: "binary entry", expected: p.key, found: entry.program_key });
         }
         entry.decompress()?;
         let value = BinaryIn {
@@ -184,9 +210,9 @@ impl BundleWriter {
             checksum: entry.checksum,
             compressed: entry.compressed().to_vec(),
             fp_raw: entry.fp_raw.to_vec(),
+            checks_raw: entry.checks_raw.to_vec(),
         };
-        self.binaries
-            .insert((program, entry.fingerprint_hash), value);
+        self.binaries.insert((program, entry.fingerprint_hash), value);
         Ok(())
     }
 
@@ -208,7 +234,7 @@ impl BundleWriter {
         let Some(p) = self.programs.get(program as usize) else {
             panic!("add_tuning: no program with index {program} (the writer has {count})");
         };
-        assert!(p.kernels.contains(&launch.kernel), "add_tuning: program {:?} has no kernel {:?}", p.name, launch.kernel);
+        assert!(p.kernels.iter().any(|k| k.name == launch.kernel), "add_tuning: program {:?} has no kernel {:?}", p.name, launch.kernel);
         let (dim, global, _) = check_launch(&launch).unwrap_or_else(|e| panic!("add_tuning: {e}"));
         self.tunings.insert((program, fingerprint_hash, launch.kernel.clone(), dim, global), launch);
     }
@@ -221,7 +247,7 @@ impl BundleWriter {
         if entry.program_key != p.key {
             return Err(FormatError::Outdated { what: "tuning entry", expected: p.key, found: entry.program_key });
         }
-        if !p.kernels.iter().any(|k| k == entry.kernel) {
+        if !p.kernels.iter().any(|k| k.name == entry.kernel) {
             return Err(FormatError::corrupted("tuning entry", format!("program {:?} has no kernel {:?}", p.name, entry.kernel)));
         }
         self.tunings.insert((program, entry.fingerprint_hash, entry.kernel.to_string(), entry.work_dim, entry.global), entry.to_launch());
@@ -231,46 +257,45 @@ impl BundleWriter {
     /// Writes the bundle. Its length is a multiple of [`ALIGN`].
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut payload = Vec::new();
+        let mut info = Vec::new();
+        info.put_str(&self.info);
         let mut program_table = Vec::new();
         for p in &self.programs {
             let offset = payload.len() as u64;
             payload.extend_from_slice(&p.compressed);
-            let clen = p.compressed.len() as u64;
-            write_program(
-                &mut program_table,
-                &p.name,
-                &p.options,
-                &p.source_hash,
-                &p.kernels,
-                offset,
-                clen,
-                p.source_len,
-            );
+            let fields = ProgramFields {
+                name: &p.name,
+                stem: &p.stem,
+                variant: &p.variant,
+                options: &p.options,
+                key: p.key,
+                source_hash: p.source_hash,
+                kernels: &p.kernels,
+            };
+            write_program(&mut program_table, &fields, offset, p.compressed.len() as u64, p.source_len);
         }
         let mut binary_table = Vec::new();
         for ((program, fp_hash), b) in &self.binaries {
             let offset = payload.len() as u64;
             payload.extend_from_slice(&b.compressed);
-            let clen = b.compressed.len() as u64;
-            write_binary(
-                &mut binary_table,
-                *program,
-                &b.program_key,
-                fp_hash,
-                b.uncompressed_len,
-                clen,
-                &b.checksum,
-                offset,
-                &b.fp_raw,
-            );
+            let fields = BinaryFields {
+                program: *program,
+                program_key: &b.program_key,
+                fingerprint_hash: fp_hash,
+                uncompressed_len: b.uncompressed_len,
+                checksum: &b.checksum,
+                fp_raw: &b.fp_raw,
+                checks_raw: &b.checks_raw,
+            };
+            write_binary(&mut binary_table, &fields, b.compressed.len() as u64, offset);
         }
-
         let mut tuning_table = Vec::new();
         for ((program, fp_hash, _, _, _), t) in &self.tunings {
             write_tuning(&mut tuning_table, *program, &self.programs[*program as usize].key, fp_hash, t);
         }
 
-        let program_table_offset = HEADER_LEN as u64;
+        let info_offset = HEADER_LEN as u64;
+        let program_table_offset = info_offset + info.len() as u64;
         let binary_table_offset = program_table_offset + program_table.len() as u64;
         let tuning_table_offset = binary_table_offset + binary_table.len() as u64;
         let payload_offset = align_up(tuning_table_offset + tuning_table.len() as u64);
@@ -284,6 +309,8 @@ impl BundleWriter {
             program_count: self.programs.len() as u32,
             binary_count: self.binaries.len() as u32,
             tuning_count: self.tunings.len() as u32,
+            info_offset,
+            info_len: info.len() as u64,
             program_table_offset,
             program_table_len: program_table.len() as u64,
             binary_table_offset,
@@ -293,21 +320,18 @@ impl BundleWriter {
             payload_offset,
             payload_len: payload.len() as u64,
             total_len,
-            reserved: 0,
-            table_checksum: Hash128::default(),
+            ..Header::default()
         };
-
         let mut out = Vec::with_capacity(total_len as usize);
         out.extend_from_slice(&header.encode());
+        out.extend_from_slice(&info);
         out.extend_from_slice(&program_table);
         out.extend_from_slice(&binary_table);
         out.extend_from_slice(&tuning_table);
         out.resize(payload_offset as usize, 0);
         out.extend_from_slice(&payload);
         out.resize(total_len as usize, 0);
-        let checksum =
-            compute_table_checksum(&out, payload_offset).expect("payload_offset within the bundle");
-        out[CHECKSUM_OFFSET..HEADER_LEN].copy_from_slice(&checksum.0);
+        seal(&mut out).expect("a bundle this writer laid out");
         out
     }
 }

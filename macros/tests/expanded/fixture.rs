@@ -11,20 +11,23 @@ struct __ClbakeAligned<T: ?Sized>(T);
 static __CLBAKE_BYTES: __ClbakeAligned<[u8; BUNDLE_LEN]> = __ClbakeAligned(
     *include_bytes!("OUT_DIR/clbake/kernels.clbk"),
 );
-/// The embedded kernel bundle (sources and precompiled binaries).
-pub static BUNDLE: ::clbake::Embedded = ::clbake::Embedded::new(&__CLBAKE_BYTES.0);
+/// The embedded kernel bundle (sources and precompiled binaries), for the programs of
+/// [`Program`] only.
+pub static BUNDLE: ::clbake::Embedded<Program> = ::clbake::Embedded::new(
+    &__CLBAKE_BYTES.0,
+);
 /// The programs of the embedded bundle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Program {
-    /// Program `act_none`: kernels act.
+    /// Program `act_none`: kernels `act`.
     ActNone = 0,
-    /// Program `act_relu`: kernels act.
+    /// Program `act_relu`: kernels `act`.
     ActRelu = 1,
-    /// Program `images`: kernels blur, tile_sum, raw.
+    /// Program `images`: kernels `blur`, `tile_sum`, `raw`.
     Images = 2,
-    /// Program `scale_f16`: kernels scale.
+    /// Program `scale_f16`: kernels `scale`.
     ScaleF16 = 3,
-    /// Program `scale_f32`: kernels scale.
+    /// Program `scale_f32`: kernels `scale`.
     ScaleF32 = 4,
 }
 impl Program {
@@ -46,7 +49,7 @@ impl Program {
             Program::ScaleF32 => "scale_f32",
         }
     }
-    /// Names of the program's kernels.
+    /// Names of the program's kernels, in the bundle's order.
     pub const fn kernels(self) -> &'static [&'static str] {
         match self {
             Program::ActNone => &["act"],
@@ -61,63 +64,76 @@ impl ::clbake::ProgramId for Program {
     fn index(self) -> usize {
         self as usize
     }
-    fn name(self) -> &'static str {
-        Program::name(self)
+    fn expected() -> ::core::option::Option<&'static [&'static str]> {
+        ::core::option::Option::Some(
+            &["act_none", "act_relu", "images", "scale_f16", "scale_f32"],
+        )
     }
-}
-/// Loads every program for the session's device (embedded binary, else source).
-pub fn load(
-    session: &::clbake::Session,
-) -> ::core::result::Result<::clbake::Programs<Program>, ::clbake::LoadError> {
-    ::clbake::Programs::load(session, &BUNDLE, &::clbake::LoadOptions::from_env())
 }
 /// Typed access to the kernels of [`BUNDLE`]: one method per kernel file returns a
 /// handle with one method per kernel, whose arguments rustc checks against the
-/// kernel's OpenCL signature.
+/// kernel's OpenCL signature. Programs are created on first use (see
+/// [`load`](Self::load)); `Kernels` is `Send + Sync`.
 #[allow(dead_code)]
 pub struct Kernels {
     set: ::clbake::KernelSet<Program>,
 }
 #[allow(dead_code)]
 impl Kernels {
-    /// Loads every program (see [`load`]) and this device's tuned work sizes.
+    /// Opens the bundle for the session's device; each program is created the first
+    /// time one of its kernels is launched (embedded binary, else disk cache, else
+    /// source). Options from the environment (`CLBAKE_*`).
     pub fn load(
         session: &::clbake::Session,
-    ) -> ::core::result::Result<Self, ::clbake::LoadError> {
-        ::core::result::Result::Ok(Self::new(load(session)?, session))
+    ) -> ::core::result::Result<Self, ::clbake::Error> {
+        Self::with_options(session, &::clbake::LoadOptions::from_env()?, false)
     }
-    /// Wraps programs already loaded from [`BUNDLE`] (e.g. with other
-    /// [`LoadOptions`](::clbake::LoadOptions)) and reads this device's tuned work sizes.
-    pub fn new(
-        programs: ::clbake::Programs<Program>,
+    /// Like [`load`](Self::load), creating every program now.
+    pub fn load_eager(
         session: &::clbake::Session,
-    ) -> Self {
-        Kernels {
-            set: ::clbake::KernelSet::new(programs, &BUNDLE, session),
-        }
+    ) -> ::core::result::Result<Self, ::clbake::Error> {
+        Self::with_options(session, &::clbake::LoadOptions::from_env()?, true)
     }
-    /// Wraps programs with explicit tuning records ([`Tuning::none`](::clbake::Tuning::none)
-    /// to let the driver choose every local size).
-    pub fn with_tuning(
-        programs: ::clbake::Programs<Program>,
-        tuning: ::clbake::Tuning,
+    /// Loads with explicit options, lazily or (`eager`) all programs now.
+    pub fn with_options(
         session: &::clbake::Session,
-    ) -> Self {
+        options: &::clbake::LoadOptions,
+        eager: bool,
+    ) -> ::core::result::Result<Self, ::clbake::Error> {
+        let set = if eager {
+            ::clbake::KernelSet::load_eager(session, &BUNDLE, options)?
+        } else {
+            ::clbake::KernelSet::load(session, &BUNDLE, options)?
+        };
+        ::core::result::Result::Ok(Kernels { set })
+    }
+    /// The programs (untyped, checked launches; what was loaded, and how).
+    pub fn set(&self) -> &::clbake::KernelSet<Program> {
+        &self.set
+    }
+    /// What the loads so far did.
+    pub fn report(&self) -> ::clbake::LoadReport {
+        self.set.report()
+    }
+    /// Creates `programs` now, several at once, instead of at their first launch.
+    pub fn preload(&self, programs: &[Program]) {
+        self.set.preload(programs)
+    }
+    /// Rebuilds `program` from source after one of its kernels failed to run from a
+    /// binary (see [`KernelSet::recover`](::clbake::KernelSet::recover)).
+    pub fn recover(
+        &self,
+        program: Program,
+        cause: &dyn ::core::fmt::Display,
+    ) -> ::core::result::Result<(), ::clbake::Error> {
+        self.set.recover(program, cause)
+    }
+    /// Replaces the tuned work sizes ([`Tuning::none`](::clbake::Tuning::none) lets
+    /// the driver choose every local size).
+    pub fn with_tuning(self, tuning: ::clbake::Tuning) -> Self {
         Kernels {
-            set: ::clbake::KernelSet::with_tuning(programs, tuning, session.device.id),
+            set: self.set.with_tuning(tuning),
         }
-    }
-    /// The loaded programs (load report, untyped kernel access).
-    pub fn programs(&self) -> &::clbake::Programs<Program> {
-        self.set.programs()
-    }
-    /// The loaded programs, mutably (e.g. to rebuild one from source).
-    pub fn programs_mut(&mut self) -> &mut ::clbake::Programs<Program> {
-        self.set.programs_mut()
-    }
-    /// The tuned work sizes in use.
-    pub fn tuning(&self) -> &::clbake::Tuning {
-        self.set.tuning()
     }
     /// The kernels of `act` (`act.cl`), in the build variant `variant`.
     pub fn act(&self, variant: Act) -> ActKernels<'_> {
@@ -148,7 +164,7 @@ impl Kernels {
         }
     }
 }
-/// Build variants of `act` (`act.cl`) (`// clbake:variant` lines).
+/// Build variants of `act` (`act.cl`) (`// clbake:variant` lines, or declared by the build script).
 #[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Act {
@@ -168,7 +184,7 @@ impl Act {
             Act::Relu => Program::ActRelu,
         }
     }
-    /// The variant's name in the `// clbake:variant` line.
+    /// The variant's name.
     pub const fn name(self) -> &'static str {
         match self {
             Act::None => "none",
@@ -189,7 +205,7 @@ impl ActKernels<'_> {
     pub fn program(&self) -> Program {
         self.program
     }
-    /// Enqueues kernel `act` on `queue` and returns its event:
+    /// Enqueues kernel `act` on `queue` and returns its event. Its signature, as clbake's reader found it (no device at build time):
     ///
     /// ```c
     /// __kernel void act(
@@ -199,18 +215,21 @@ impl ActKernels<'_> {
     /// ```
     ///
     /// `local = None` uses the size `clbake bake --tune` measured for this device, if any, else the driver's choice.
+    ///
+    /// # Contract
+    /// rustc checks the argument types, and the launch checks them again against this device's driver. What neither can check is the kernel's own indexing: pass buffers at least as large as the indices the kernel computes from its size arguments and the work sizes, or it reads and writes past them, as it would from C.
     #[allow(non_snake_case, clippy::too_many_arguments)]
-    pub fn act<W: ::clbake::launch::WorkSize>(
+    pub fn act<W: ::clbake::WorkSize>(
         &self,
-        queue: &::clbake::launch::CommandQueue,
+        queue: &::clbake::Queue,
         global: W,
         local: ::core::option::Option<W>,
-        x: &::clbake::launch::Buffer<f32>,
-        y: &mut ::clbake::launch::Buffer<f32>,
+        x: &::clbake::Buffer<f32, impl ::clbake::KernelReads>,
+        y: &mut ::clbake::Buffer<f32, impl ::clbake::KernelWrites>,
         in_: i32,
-    ) -> ::core::result::Result<::clbake::launch::Event, ::clbake::LaunchError> {
+    ) -> ::core::result::Result<::clbake::Event, ::clbake::Error> {
         self.set
-            .launch(self.program, "act")?
+            .launch(self.program, 0)?
             .arg(x)
             .arg(y)
             .arg(in_)
@@ -219,8 +238,8 @@ impl ActKernels<'_> {
 }
 /// Kernels of program `images` (`images.cl`).
 ///
-/// Kernels without a typed method (use `programs().kernel(..)` and `opencl3` for them):
-/// - `raw`: parameter 0 (`__global void* p`): `void*` arguments are not supported by clbake's typed calls (give the pointer an element type)
+/// Kernels without a typed method (launch them with `Kernels::set().launch_named(..)`, whose arguments are checked at run time):
+/// - `raw`: parameter `p`: `void*`: clbake's typed calls need an element type (give the pointer one, e.g. `uchar*`)
 #[allow(dead_code)]
 #[derive(Clone, Copy)]
 pub struct ImagesKernels<'a> {
@@ -233,40 +252,43 @@ impl ImagesKernels<'_> {
     pub fn program(&self) -> Program {
         self.program
     }
-    /// Enqueues kernel `blur` on `queue` and returns its event:
+    /// Enqueues kernel `blur` on `queue` and returns its event. Its signature, as clbake's reader found it (no device at build time):
     ///
     /// ```c
     /// __kernel void blur(
-    ///     __read_only image2d_t src,
-    ///     __write_only image2d_t dst,
+    ///     read_only image2d_t src,
+    ///     write_only image2d_t dst,
     ///     sampler_t smp,
     ///     float4 tint)
     /// ```
     ///
     /// `local = None` uses the size `clbake bake --tune` measured for this device, if any, else the driver's choice.
+    ///
+    /// # Contract
+    /// rustc checks the argument types, and the launch checks them again against this device's driver. What neither can check is the kernel's own indexing: pass buffers at least as large as the indices the kernel computes from its size arguments and the work sizes, or it reads and writes past them, as it would from C.
     #[allow(non_snake_case, clippy::too_many_arguments)]
-    pub fn blur<W: ::clbake::launch::WorkSize>(
+    pub fn blur<W: ::clbake::WorkSize>(
         &self,
-        queue: &::clbake::launch::CommandQueue,
+        queue: &::clbake::Queue,
         global: W,
         local: ::core::option::Option<W>,
-        src: &::clbake::launch::Image,
-        dst: &mut ::clbake::launch::Image,
-        smp: &::clbake::launch::Sampler,
+        src: &::clbake::Image2d<impl ::clbake::KernelReads>,
+        dst: &mut ::clbake::Image2d<impl ::clbake::KernelWrites>,
+        smp: &::clbake::Sampler,
         tint: [f32; 4],
-    ) -> ::core::result::Result<::clbake::launch::Event, ::clbake::LaunchError> {
+    ) -> ::core::result::Result<::clbake::Event, ::clbake::Error> {
         self.set
-            .launch(self.program, "blur")?
+            .launch(self.program, 0)?
             .arg(src)
             .arg(dst)
             .arg(smp)
             .arg(tint)
             .enqueue(queue, global, local)
     }
-    /// Enqueues kernel `tile_sum` on `queue` and returns its event:
+    /// Enqueues kernel `tile_sum` on `queue` and returns its event. Its signature, as clbake's reader found it (no device at build time):
     ///
     /// ```c
-    /// __attribute__((reqd_work_group_size(16, 16, 1))) __kernel void tile_sum(
+    /// __kernel void tile_sum(
     ///     __global const float4* in,
     ///     __global float* out,
     ///     __local float* tile,
@@ -274,19 +296,22 @@ impl ImagesKernels<'_> {
     /// ```
     ///
     /// The kernel requires local size [16, 16, 1]; `local = None` uses it.
+    ///
+    /// # Contract
+    /// rustc checks the argument types, and the launch checks them again against this device's driver. What neither can check is the kernel's own indexing: pass buffers at least as large as the indices the kernel computes from its size arguments and the work sizes, or it reads and writes past them, as it would from C.
     #[allow(non_snake_case, clippy::too_many_arguments)]
-    pub fn tile_sum<W: ::clbake::launch::WorkSize>(
+    pub fn tile_sum<W: ::clbake::WorkSize>(
         &self,
-        queue: &::clbake::launch::CommandQueue,
+        queue: &::clbake::Queue,
         global: W,
         local: ::core::option::Option<W>,
-        in_: &::clbake::launch::Buffer<[f32; 4]>,
-        out: &mut ::clbake::launch::Buffer<f32>,
+        in_: &::clbake::Buffer<[f32; 4], impl ::clbake::KernelReads>,
+        out: &mut ::clbake::Buffer<f32, impl ::clbake::KernelWrites>,
         tile: ::clbake::Local<f32>,
         n: u32,
-    ) -> ::core::result::Result<::clbake::launch::Event, ::clbake::LaunchError> {
+    ) -> ::core::result::Result<::clbake::Event, ::clbake::Error> {
         self.set
-            .launch(self.program, "tile_sum")?
+            .launch(self.program, 1)?
             .arg(in_)
             .arg(out)
             .arg(tile)
@@ -307,30 +332,33 @@ impl ScaleF16Kernels<'_> {
     pub fn program(&self) -> Program {
         self.program
     }
-    /// Enqueues kernel `scale` on `queue` and returns its event:
+    /// Enqueues kernel `scale` on `queue` and returns its event. Its signature, as clbake's reader found it (no device at build time):
     ///
     /// ```c
     /// __kernel void scale(
-    ///     __global const T* x,
-    ///     __global T* y,
+    ///     __global const half* x,
+    ///     __global half* y,
     ///     float alpha,
     ///     int n)
     /// ```
     ///
     /// `local = None` uses the size `clbake bake --tune` measured for this device, if any, else the driver's choice.
+    ///
+    /// # Contract
+    /// rustc checks the argument types, and the launch checks them again against this device's driver. What neither can check is the kernel's own indexing: pass buffers at least as large as the indices the kernel computes from its size arguments and the work sizes, or it reads and writes past them, as it would from C.
     #[allow(non_snake_case, clippy::too_many_arguments)]
-    pub fn scale<W: ::clbake::launch::WorkSize>(
+    pub fn scale<W: ::clbake::WorkSize>(
         &self,
-        queue: &::clbake::launch::CommandQueue,
+        queue: &::clbake::Queue,
         global: W,
         local: ::core::option::Option<W>,
-        x: &::clbake::launch::Buffer<::clbake::Half>,
-        y: &mut ::clbake::launch::Buffer<::clbake::Half>,
+        x: &::clbake::Buffer<::clbake::Half, impl ::clbake::KernelReads>,
+        y: &mut ::clbake::Buffer<::clbake::Half, impl ::clbake::KernelWrites>,
         alpha: f32,
         n: i32,
-    ) -> ::core::result::Result<::clbake::launch::Event, ::clbake::LaunchError> {
+    ) -> ::core::result::Result<::clbake::Event, ::clbake::Error> {
         self.set
-            .launch(self.program, "scale")?
+            .launch(self.program, 0)?
             .arg(x)
             .arg(y)
             .arg(alpha)
@@ -351,30 +379,33 @@ impl ScaleF32Kernels<'_> {
     pub fn program(&self) -> Program {
         self.program
     }
-    /// Enqueues kernel `scale` on `queue` and returns its event:
+    /// Enqueues kernel `scale` on `queue` and returns its event. Its signature, as clbake's reader found it (no device at build time):
     ///
     /// ```c
     /// __kernel void scale(
-    ///     __global const T* x,
-    ///     __global T* y,
+    ///     __global const float* x,
+    ///     __global float* y,
     ///     float alpha,
     ///     int n)
     /// ```
     ///
     /// `local = None` uses the size `clbake bake --tune` measured for this device, if any, else the driver's choice.
+    ///
+    /// # Contract
+    /// rustc checks the argument types, and the launch checks them again against this device's driver. What neither can check is the kernel's own indexing: pass buffers at least as large as the indices the kernel computes from its size arguments and the work sizes, or it reads and writes past them, as it would from C.
     #[allow(non_snake_case, clippy::too_many_arguments)]
-    pub fn scale<W: ::clbake::launch::WorkSize>(
+    pub fn scale<W: ::clbake::WorkSize>(
         &self,
-        queue: &::clbake::launch::CommandQueue,
+        queue: &::clbake::Queue,
         global: W,
         local: ::core::option::Option<W>,
-        x: &::clbake::launch::Buffer<f32>,
-        y: &mut ::clbake::launch::Buffer<f32>,
+        x: &::clbake::Buffer<f32, impl ::clbake::KernelReads>,
+        y: &mut ::clbake::Buffer<f32, impl ::clbake::KernelWrites>,
         alpha: f32,
         n: i32,
-    ) -> ::core::result::Result<::clbake::launch::Event, ::clbake::LaunchError> {
+    ) -> ::core::result::Result<::clbake::Event, ::clbake::Error> {
         self.set
-            .launch(self.program, "scale")?
+            .launch(self.program, 0)?
             .arg(x)
             .arg(y)
             .arg(alpha)

@@ -1,6 +1,5 @@
 //! The reader over real kernel libraries (skipped when `shared/corpus` is absent).
 use crate::clc::{read, AddressQualifier as Addr, KernelInfo, Reading};
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -35,8 +34,7 @@ pub(super) fn files(root: &Path, sub: &str) -> Vec<PathBuf> {
 
 /// A file with its quoted includes expanded by clbake's include expander.
 fn expanded(file: &Path, lib: &Path) -> String {
-    let mut inputs = BTreeSet::new();
-    crate::source::expand_file(file, lib, &[lib.to_path_buf()], &mut inputs, 0).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+    crate::clc::include::expand(file, lib, &[lib.to_path_buf()]).unwrap_or_else(|e| panic!("{}: {e}", file.display())).text
 }
 
 fn name(file: &Path, root: &Path) -> String {

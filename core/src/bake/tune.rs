@@ -1,7 +1,7 @@
 //! Measuring local work sizes on a device: what `clbake bake --tune` runs.
 //!
 //! For every `// clbake:tune KERNEL GLOBAL ARGS...` line of a program (see
-//! [`clbake_core::tune`]) the kernel is built, its arguments are allocated as the line says
+//! [`crate::clc::directives`]) the kernel is built, its arguments are allocated as the line says
 //! (buffers filled with zeros), and every candidate local size is timed with OpenCL
 //! profiling events, as is the driver's own choice (a NULL local size). Candidates are
 //! powers of two per dimension that divide the global size and fit the kernel's and the
@@ -9,11 +9,12 @@
 //! interleaved; unless it is at least 5 % faster, the record says the driver's choice wins
 //! and the runtime keeps passing NULL.
 
-use clbake_core::cl::{build_from_source, set_shape_args, ClError, DeviceInfo, TunedLocal};
-use clbake_core::format::{BundleWriter, TunedLaunch};
-use clbake_core::signature::parse_signatures;
-use clbake_core::source::ProgramSource;
-use clbake_core::tune::{parse_tunes, TuneShape};
+use super::job::driver_kernels;
+use crate::cl::args::set_shape_args;
+use crate::cl::{build_from_source, ClError, DeviceInfo};
+use crate::clc::directives::{parse_tunes, TuneShape};
+use crate::format::{BundleWriter, SignatureOrigin, TunedLaunch};
+use crate::source::ProgramSource;
 use opencl3::command_queue::{CommandQueue, CL_QUEUE_PROFILING_ENABLE};
 use opencl3::context::Context;
 use opencl3::kernel::Kernel;
@@ -98,18 +99,18 @@ pub fn tune(
             continue;
         }
         let built = build_from_source(&context, device.id, &prog.name, &prog.source, &prog.options)?;
-        let sigs = parse_signatures(&prog.source, &prog.options);
+        let kernels = driver_kernels(&built, device, prog);
         for shape in &shapes {
             let bad = |problem: String| TuneError::Shape { program: prog.name.clone(), kernel: shape.kernel.clone(), line: shape.line, problem };
             let kernel = built.kernels.iter().find(|(n, _)| *n == shape.kernel).map(|(_, k)| k).ok_or_else(|| bad("no such kernel".into()))?;
-            let sig = sigs.iter().find(|(n, _)| *n == shape.kernel).and_then(|(_, s)| s.as_ref().ok()).ok_or_else(|| bad("signature not understood".into()))?;
+            let record = kernels.iter().find(|k| k.name == shape.kernel && k.origin != SignatureOrigin::Unknown).ok_or_else(|| bad("its parameters are not known".into()))?;
             let fixed = kernel.get_compile_work_group_size(device.id).unwrap_or_default();
-            if sig.reqd_work_group_size.is_some() || fixed.iter().any(|&x| x > 0) {
+            if record.reqd_work_group_size.is_some() || fixed.iter().any(|&x| x > 0) {
                 skipped.push(Skipped { program: index, kernel: shape.kernel.clone() });
                 continue;
             }
-            let values = shape.evaluate(sig).map_err(&bad)?;
-            let _args = set_shape_args(&context, kernel, sig, &values).map_err(|e| bad(e.to_string()))?;
+            let values = shape.evaluate(&record.params).map_err(&bad)?;
+            let _args = set_shape_args(&context, kernel, &record.params, &values, 0).map_err(|e| bad(e.to_string()))?;
             let m = measure_shape(&queue, kernel, device, shape, opts)?;
             let m = Measured { program: index, ..m };
             progress(prog, &m);
@@ -148,8 +149,23 @@ pub fn tune_devices(
     Ok(out)
 }
 
+/// A tuned local size, which the runtime passes for this launch instead of `NULL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TunedLocal {
+    /// Index into the programs tuned.
+    pub program: usize,
+    /// Index into the devices tuned.
+    pub device: usize,
+    /// Kernel name.
+    pub kernel: String,
+    /// Global size.
+    pub global: Vec<usize>,
+    /// Local size.
+    pub local: Vec<usize>,
+}
+
 /// The tuned local sizes of `tunings`, for warming launches with the size the runtime will
-/// pass (see [`clbake_core::cl::BakeOptions::tuned`]).
+/// pass.
 pub fn tuned_locals(tunings: &[DeviceTunings]) -> Vec<TunedLocal> {
     tunings
         .iter()
@@ -263,11 +279,7 @@ pub fn time_launch(queue: &CommandQueue, kernel: &Kernel, global: &[usize], loca
 fn time_with_cutoff(queue: &CommandQueue, kernel: &Kernel, global: &[usize], local: Option<&[usize]>, reps: usize, cutoff: Option<u64>) -> Result<Option<u64>, ClError> {
     let mut times = Vec::with_capacity(reps.max(1));
     for rep in 0..=reps.max(1) {
-        let local_ptr = local.map_or(std::ptr::null(), <[usize]>::as_ptr);
-        // SAFETY: every argument was set by `set_args` (buffers alive in its `Args`);
-        // `global` and `local` hold `global.len()` (1 to 3) sizes that outlive the call.
-        let event = unsafe { queue.enqueue_nd_range_kernel(kernel.get(), global.len() as u32, std::ptr::null(), global.as_ptr(), local_ptr, &[]) }
-            .map_err(ClError::api("clEnqueueNDRangeKernel"))?;
+        let event = crate::cl::enqueue(queue, kernel, global, local)?;
         event.wait().map_err(ClError::api("clWaitForEvents"))?;
         if rep == 0 {
             continue; // warm-up

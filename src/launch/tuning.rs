@@ -3,9 +3,9 @@
 //!
 //! ```no_run
 //! # mod kernels { clbake::include_kernels!(); }
-//! # fn main() -> Result<(), clbake::LoadError> {
+//! # fn main() -> Result<(), clbake::Error> {
 //! let session = clbake::Session::from_env()?;
-//! let tuning = clbake::Tuning::for_device(&kernels::BUNDLE, &session.device.fingerprint);
+//! let tuning = clbake::Tuning::for_device(&kernels::BUNDLE, &session.device().fingerprint);
 //! // Program 0's kernel `gemm_naive` at global size 256 x 256:
 //! println!("{:?}", tuning.best_local(0, "gemm_naive", &[256, 256]));
 //! # Ok(()) }
@@ -70,14 +70,14 @@ impl Tuning {
         Tuning { entries }
     }
 
-    /// The records of an embedded bundle for this device. An unreadable bundle has none
-    /// (it fails to load anyway, with a better error, in [`Programs::load`](crate::Programs::load)).
-    pub fn for_device(bundle: &Embedded, fingerprint: &Fingerprint) -> Self {
+    /// The records of an embedded bundle for this device. An unreadable bundle has none (it
+    /// fails to load anyway, with a better error, in [`KernelSet::load`](crate::KernelSet::load)).
+    pub fn for_device<P>(bundle: &Embedded<P>, fingerprint: &Fingerprint) -> Self {
         Self::try_for_device(bundle, fingerprint).unwrap_or_default()
     }
 
     /// Like [`for_device`](Self::for_device), reporting an unreadable bundle.
-    pub fn try_for_device(bundle: &Embedded, fingerprint: &Fingerprint) -> Result<Self, FormatError> {
+    pub fn try_for_device<P>(bundle: &Embedded<P>, fingerprint: &Fingerprint) -> Result<Self, FormatError> {
         Ok(Self::from_bundle(&bundle.parse()?, fingerprint))
     }
 
@@ -157,7 +157,7 @@ mod tests {
         let mine = Fingerprint { device_name: "mine".into(), ..Default::default() };
         let other = Fingerprint { device_name: "other".into(), ..Default::default() };
         let mut w = BundleWriter::new().with_level(1);
-        let p = w.add_program("p", "", &["k".into()], "kernel void k(global float* x) {}");
+        let p = w.add_program(&clbake_core::format::ProgramSpec::simple("p", "", &["k"], "kernel void k(global float* x) {}"));
         let launch = |g: u64, l: u64| TunedLaunch { kernel: "k".into(), global: vec![g], local: Some(vec![l]), best_ns: 10, default_ns: 20 };
         w.add_tuning(p, mine.hash(), launch(128, 32));
         w.add_tuning(p, other.hash(), launch(128, 4));

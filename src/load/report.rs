@@ -36,10 +36,25 @@ pub enum MissReason {
     Disabled,
     /// The bundle holds no binary at all for this program (built without a device).
     NoBinaries,
-    /// Binaries exist, none for this device; `diff` lists the fields of the closest one that differ.
+    /// Binaries exist, none for this device; `diff` lists the fields of the closest one
+    /// that differ (`driver_library`: the driver's library file was replaced although its
+    /// version strings are the same; `host_abi`: a binary for a 32-bit process on a 64-bit
+    /// one or the reverse).
     FingerprintMismatch {
         /// Differing fields of the closest fingerprint.
         diff: Vec<FieldDiff>,
+    },
+    /// The bundle's binary table is damaged (bit rot): no embedded binary is used.
+    TableDamaged {
+        /// What was wrong.
+        detail: String,
+    },
+    /// The driver accepted the binary but its known answer differs: replaying a declared
+    /// launch gave other results than at bake time (a stale binary after a driver update).
+    /// The binary is quarantined for this device.
+    WrongResults {
+        /// Which launch and what differed.
+        detail: String,
     },
     /// A binary for this device exists but was built from other sources or options.
     Stale,
@@ -76,7 +91,7 @@ pub enum MissReason {
         detail: String,
     },
     /// A kernel of the program failed to run from this binary and the program was rebuilt
-    /// from source ([`Programs::recover`](crate::Programs::recover)).
+    /// from source ([`KernelSet::recover`](crate::KernelSet::recover)).
     ExecutionFailed {
         /// The failure.
         detail: String,
@@ -89,10 +104,16 @@ impl fmt::Display for MissReason {
             MissReason::Disabled => f.write_str("disabled"),
             MissReason::NoBinaries => f.write_str("no binary in the bundle (built without an OpenCL device)"),
             MissReason::FingerprintMismatch { diff } => {
-                f.write_str("no binary for this device; closest differs in ")?;
+                match diff.iter().find(|d| matches!(d.field, "driver_library" | "host_abi")) {
+                    Some(d) => write!(f, "no binary for this device: {}; ", d.meaning())?,
+                    None => f.write_str("no binary for this device; ")?,
+                }
+                f.write_str("closest differs in ")?;
                 let parts: Vec<String> = diff.iter().map(|d| d.to_string()).collect();
                 f.write_str(&parts.join(", "))
             }
+            MissReason::TableDamaged { detail } => write!(f, "the embedded binary table is damaged, no binary used ({detail})"),
+            MissReason::WrongResults { detail } => write!(f, "binary gave wrong results ({detail}); quarantined for this device"),
             MissReason::Stale => f.write_str("binary is stale (sources or options changed)"),
             MissReason::Corrupt { detail } => write!(f, "binary rejected before the driver: {detail}"),
             MissReason::DriverRejected { detail } => write!(f, "driver rejected the binary: {detail}"),
@@ -135,8 +156,13 @@ pub struct ProgramReport {
     /// Whether a fresh disk cache entry was written for this program during the load.
     pub cached: bool,
     /// Whether the program was rebuilt from source after a kernel failed to run
-    /// ([`Programs::recover`](crate::Programs::recover)).
+    /// ([`KernelSet::recover`](crate::KernelSet::recover)).
     pub recovered: bool,
+    /// Time spent replaying known answers (once per device and binary).
+    pub check_ms: f64,
+    /// Why the program could not be loaded at all (its source does not build on this
+    /// device); its kernels return this error.
+    pub error: Option<String>,
 }
 
 impl ProgramReport {
@@ -152,11 +178,13 @@ impl ProgramReport {
             binary_bytes: None,
             cached: false,
             recovered: false,
+            check_ms: 0.0,
+            error: None,
         }
     }
 }
 
-/// What a load did, for every program.
+/// What a load did, for every program loaded so far.
 #[derive(Clone, Debug, Serialize)]
 pub struct LoadReport {
     /// The device's fingerprint.
@@ -165,8 +193,12 @@ pub struct LoadReport {
     pub parse_ms: f64,
     /// Wall time of the whole load.
     pub total_ms: f64,
-    /// One entry per program, in bundle order.
+    /// One entry per program loaded (all of them after an eager load; with lazy loading,
+    /// the programs created so far), in bundle order.
     pub programs: Vec<ProgramReport>,
+    /// Whether this device loads one program at a time (a previous process died during
+    /// parallel loads or compiles, or the driver is known to crash under concurrency).
+    pub serial: bool,
     /// What the disk cache was and did.
     pub cache: CacheReport,
 }
@@ -196,10 +228,18 @@ pub enum CacheEventKind {
     Removed,
     /// A bad entry could not be removed.
     RemoveFailed,
-    /// An entry was evicted after its binary failed ([`Programs::recover`](crate::Programs::recover) or a crash sentinel).
+    /// An entry was evicted after its binary failed ([`KernelSet::recover`](crate::KernelSet::recover), a crash sentinel, a wrong known answer).
     Evicted,
-    /// An embedded binary that crashed a previous process was quarantined for this device.
+    /// An embedded binary that crashed a previous process, or gave wrong results, was quarantined for this device.
     Quarantined,
+    /// A previous process died while several programs loaded or compiled at once: from now on
+    /// this device loads one program at a time.
+    Serialized,
+    /// A previous process died while compiling this program from source (the driver's
+    /// compiler crashed); it is compiled again.
+    CompilerCrashed,
+    /// Entries were pruned (size or age limit).
+    Pruned,
     /// Another process held the program's lock too long; it was compiled here too.
     LockUnavailable,
 }
@@ -213,6 +253,9 @@ impl fmt::Display for CacheEventKind {
             CacheEventKind::RemoveFailed => "remove failed",
             CacheEventKind::Evicted => "evicted",
             CacheEventKind::Quarantined => "quarantined",
+            CacheEventKind::Serialized => "one at a time",
+            CacheEventKind::CompilerCrashed => "compiler crashed before",
+            CacheEventKind::Pruned => "pruned",
             CacheEventKind::LockUnavailable => "lock unavailable",
         })
     }
@@ -299,7 +342,10 @@ impl fmt::Display for LoadReport {
             self.count(LoadPath::Source)
         )?;
         for p in &self.programs {
-            writeln!(f, "  {:<20} {:<8} {:>8.2} ms", p.name, p.path.to_string(), p.total_ms)?;
+            match &p.error {
+                None => writeln!(f, "  {:<20} {:<8} {:>8.2} ms", p.name, p.path.to_string(), p.total_ms)?,
+                Some(e) => writeln!(f, "  {:<20} FAILED   {}", p.name, e.lines().next().unwrap_or_default())?,
+            }
         }
         write_misses(f, &self.programs, "  ")?;
         match (&self.cache.state, &self.cache.dir) {
@@ -311,5 +357,23 @@ impl fmt::Display for LoadReport {
             writeln!(f, "      {} {}: {}", e.program, e.kind, e.detail)?;
         }
         Ok(())
+    }
+}
+
+impl LoadReport {
+    /// One line for a load that compiled from source, or `None` when every program came
+    /// from a binary: `clbake: 3 of 14 programs compiled from source on DEVICE (first
+    /// reason); set RUST_LOG=clbake=info for details`.
+    pub fn summary_line(&self) -> Option<String> {
+        let from_source: Vec<&ProgramReport> = self.programs.iter().filter(|p| p.path == LoadPath::Source).collect();
+        let first = from_source.first()?;
+        let why = first.misses.first().map(|m| format!(" ({}: {})", m.path, m.reason)).unwrap_or_default();
+        Some(format!(
+            "clbake: {} of {} program(s) compiled from source on {}{why}; the disk cache serves them next time{}",
+            from_source.len(),
+            self.programs.len(),
+            self.device.describe(),
+            if self.cache.state == CacheState::Enabled { "" } else { " (it is off)" }
+        ))
     }
 }

@@ -1,48 +1,49 @@
-//! The one error type of the bundle format boundary.
+//! The one error type of clbake's byte formats (bundles and disk-cache entries).
 //!
 //! Each variant names a *class* of failure (truncated, corrupted, outdated, ...), with the
-//! part of the bundle it concerns (`what`) and the numbers as fields, not formatted text.
+//! part of the blob it concerns (`what`) and the numbers as fields, not formatted text.
 //! The caller's question — "may I still run by compiling the source?" — is answered by
 //! [`FormatError::may_fall_back`].
 
 use crate::hash::Hash128;
 
-/// Why a bundle, or one of its entries, could not be read or written.
+/// Why a bundle or a cache entry, or one of their parts, could not be read or written.
 ///
-/// Every failure of the embedded-binary path is a normal miss for the runtime: it logs the
-/// reason and compiles the program from source instead.
+/// Every failure of a binary path is a normal miss for the runtime: it logs the reason and
+/// compiles the program from source instead.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
-    /// The bytes do not start with [`MAGIC`](super::MAGIC): this is not a clbake bundle.
-    #[error("not a clbake bundle (bad magic {found:02x?})")]
+    /// The bytes do not start with the magic of the format: not a clbake bundle (or entry).
+    #[error("not a clbake {what} (bad magic {found:02x?})")]
     BadMagic {
+        /// `"bundle"` or `"cache entry"`.
+        what: &'static str,
         /// The first eight bytes found instead of the magic.
         found: [u8; 8],
     },
 
-    /// The bundle was written by an incompatible format version (another major version).
-    /// Higher minor versions of the supported major version are accepted.
-    #[error(
-        "unsupported bundle format version {major}.{minor} (this reader supports {}.x)",
-        super::FORMAT_MAJOR
-    )]
+    /// Written by an incompatible format version. Bundles: another major version (higher
+    /// minors of the supported major are accepted); cache entries: any other version.
+    #[error("{what} format {major}.{minor} is not supported (this clbake reads {supported}){}", outdated_hint(what, *major, supported))]
     UnsupportedVersion {
-        /// Major version found in the header.
+        /// `"bundle"` or `"cache entry"`.
+        what: &'static str,
+        /// Major version found.
         major: u16,
-        /// Minor version found in the header.
+        /// Minor version found.
         minor: u16,
+        /// What this reader accepts, e.g. `"2.x"`.
+        supported: &'static str,
     },
 
     /// The bytes end before a structure that must be there: a cut-off download, a short
     /// read, or a length field that points past the end.
-    #[error(
-        "truncated {what}: needs {needed} bytes at offset {offset}, only {available} available"
-    )]
+    #[error("truncated {what}: needs {needed} bytes at offset {offset}, only {available} available")]
     Truncated {
         /// Which structure was being read (`"header"`, `"binary record"`, ...).
         what: &'static str,
-        /// Offset of the structure from the start of the bundle.
+        /// Offset of the structure from the start of the blob.
         offset: u64,
         /// Bytes it needs.
         needed: u64,
@@ -61,13 +62,13 @@ pub enum FormatError {
         detail: String,
     },
 
-    /// A checksum over verified bytes does not match: the header and tables, a program's
-    /// source, or a binary's uncompressed bytes were altered.
+    /// A checksum over verified bytes does not match: a table, a program's source, or a
+    /// binary's uncompressed bytes were altered.
     #[error("checksum mismatch in {what}: stored {expected}, computed {found}")]
     ChecksumMismatch {
         /// What the checksum covers.
         what: &'static str,
-        /// The checksum stored in the bundle.
+        /// The checksum stored.
         expected: Hash128,
         /// The checksum of the bytes actually found.
         found: Hash128,
@@ -107,8 +108,8 @@ pub enum FormatError {
         limit: u64,
     },
 
-    /// A binary entry was built for another version of its program (its program key
-    /// differs from the key of the program it is being attached to).
+    /// An entry was built for another version of its program (its program key differs from
+    /// the key of the program it is being attached to).
     #[error("outdated {what}: built for program key {found}, current key is {expected}")]
     Outdated {
         /// What is outdated.
@@ -129,34 +130,51 @@ pub enum FormatError {
     },
 }
 
+/// The fix for an old bundle: bake it again with this clbake.
+fn outdated_hint(what: &str, major: u16, supported: &str) -> &'static str {
+    let newer = supported.split('.').next().and_then(|m| m.parse::<u16>().ok()).is_some_and(|m| major > m);
+    match (what, newer) {
+        ("bundle", false) => "; it was baked by an older clbake: bake it again once with this one (`clbake bake`, or the app's `--clbake-bake`)",
+        ("bundle", true) => "; it was baked by a newer clbake: update clbake, or bake it again with this one",
+        _ => "",
+    }
+}
+
 impl FormatError {
     /// May the caller fall back to compiling the embedded source?
     ///
     /// Yes for every variant: a bundle, or one entry in it, that cannot be used is a miss,
     /// never a reason to stop. Only a bundle whose *source* cannot be read leaves nothing
-    /// to fall back to, which the caller notices when [`ProgramEntry::source`] fails too.
-    ///
-    /// [`ProgramEntry::source`]: super::ProgramEntry::source
+    /// to fall back to, which the caller notices when reading the source fails too.
     pub fn may_fall_back(&self) -> bool {
-        match self {
-            FormatError::BadMagic { .. }
-            | FormatError::UnsupportedVersion { .. }
-            | FormatError::Truncated { .. }
-            | FormatError::Corrupted { .. }
-            | FormatError::ChecksumMismatch { .. }
-            | FormatError::Decompress { .. }
-            | FormatError::LengthMismatch { .. }
-            | FormatError::TooLarge { .. }
-            | FormatError::Outdated { .. }
-            | FormatError::NoSuchProgram { .. } => true,
-        }
+        true
     }
 
     /// Shorthand for [`FormatError::Corrupted`].
     pub(crate) fn corrupted(what: &'static str, detail: impl Into<String>) -> Self {
-        FormatError::Corrupted {
-            what,
-            detail: detail.into(),
-        }
+        FormatError::Corrupted { what, detail: detail.into() }
+    }
+
+    /// Whether the bytes were written by another version of the format (as opposed to
+    /// being damaged).
+    pub fn is_version(&self) -> bool {
+        matches!(self, FormatError::UnsupportedVersion { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_old_bundle_says_bake_again() {
+        let e = FormatError::UnsupportedVersion { what: "bundle", major: 1, minor: 1, supported: "2.x" };
+        let s = e.to_string();
+        assert!(s.starts_with("bundle format 1.1 is not supported (this clbake reads 2.x)"), "{s}");
+        assert!(s.contains("bake it again once"), "{s}");
+        let newer = FormatError::UnsupportedVersion { what: "bundle", major: 3, minor: 0, supported: "2.x" }.to_string();
+        assert!(newer.contains("newer clbake"), "{newer}");
+        let entry = FormatError::UnsupportedVersion { what: "cache entry", major: 1, minor: 0, supported: "2" }.to_string();
+        assert_eq!(entry, "cache entry format 1.0 is not supported (this clbake reads 2)");
     }
 }

@@ -4,7 +4,7 @@
 //! [`FormatError::Truncated`] instead of panicking; slices come out borrowed from the
 //! input (zero-copy). Offsets in errors are absolute within the bundle (`base` + position).
 
-use super::error::FormatError;
+use super::FormatError;
 use crate::hash::Hash128;
 
 /// Reads little-endian integers, hashes and length-prefixed strings from `bytes`.
@@ -66,6 +66,11 @@ impl<'a> Cursor<'a> {
         Ok(out)
     }
 
+    /// One byte.
+    pub(crate) fn u8(&mut self, what: &'static str) -> Result<u8, FormatError> {
+        Ok(self.array::<1>(what)?[0])
+    }
+
     /// A little-endian `u16`.
     pub(crate) fn u16(&mut self, what: &'static str) -> Result<u16, FormatError> {
         Ok(u16::from_le_bytes(self.array(what)?))
@@ -110,6 +115,8 @@ impl<'a> Cursor<'a> {
 /// Appends little-endian values and length-prefixed strings to a `Vec<u8>` (the writer's
 /// side of [`Cursor`]).
 pub(crate) trait PutLe {
+    /// Appends a byte.
+    fn put_u8(&mut self, v: u8);
     /// Appends a `u16`.
     fn put_u16(&mut self, v: u16);
     /// Appends a `u32`.
@@ -121,9 +128,14 @@ pub(crate) trait PutLe {
     /// # Panics
     /// If `s` is 4 GiB or longer, which no bundle can hold.
     fn put_str(&mut self, s: &str);
+    /// Appends the 16 bytes of a hash.
+    fn put_hash(&mut self, h: &Hash128);
 }
 
 impl PutLe for Vec<u8> {
+    fn put_u8(&mut self, v: u8) {
+        self.push(v);
+    }
     fn put_u16(&mut self, v: u16) {
         self.extend_from_slice(&v.to_le_bytes());
     }
@@ -137,6 +149,9 @@ impl PutLe for Vec<u8> {
         let len = u32::try_from(s.len()).expect("clbake bundle strings must be shorter than 4 GiB");
         self.put_u32(len);
         self.extend_from_slice(s.as_bytes());
+    }
+    fn put_hash(&mut self, h: &Hash128) {
+        self.extend_from_slice(&h.0);
     }
 }
 
