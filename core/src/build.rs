@@ -91,6 +91,7 @@ pub struct Builder {
     checks: bool,
     keep_going: bool,
     deny_untyped: bool,
+    mode: Option<&'static str>,
 }
 
 /// One-shot bake for a build script: [`Builder::new`]`(dir).`[`run_or_exit`](Builder::run_or_exit)`()`.
@@ -120,6 +121,7 @@ impl Builder {
             checks: true,
             keep_going: false,
             deny_untyped: false,
+            mode: None,
         }
     }
 
@@ -160,6 +162,12 @@ impl Builder {
         self
     }
 
+    /// Bakes only the files whose relative path matches `glob` (repeatable; default: all).
+    pub fn only(mut self, glob: &str) -> Self {
+        self.discover.only.push(glob.into());
+        self
+    }
+
     /// Declares a build variant `name` with `options` for the files matching `glob`, as a
     /// `// clbake:variant` line in each would.
     pub fn with_variant(mut self, glob: &str, name: &str, options: &str) -> Self {
@@ -197,6 +205,12 @@ impl Builder {
     /// build (default `false`).
     pub fn keep_going(mut self, on: bool) -> Self {
         self.keep_going = on;
+        self
+    }
+
+    /// Sets the bake mode (`auto`, `off`, `host`) instead of reading `CLBAKE_BAKE`.
+    pub fn with_bake_mode(mut self, mode: &str) -> Self {
+        self.mode = ["auto", "off", "host"].into_iter().find(|m| *m == mode);
         self
     }
 
@@ -266,7 +280,10 @@ impl Builder {
                 rerun_if_changed(input);
             }
         }
-        let mode = env::choice(env::BAKE, &["auto", "off", "host"])?.unwrap_or("auto");
+        let mode = match self.mode {
+            Some(m) => m,
+            None => env::choice(env::BAKE, &["auto", "off", "host"])?.unwrap_or("auto"),
+        };
         let mut plan = Plan {
             settings: bake::JobSettings {
                 capture: !cross,

@@ -45,6 +45,9 @@ pub struct Args {
     /// (repeatable).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Bake only the kernel files whose path matches GLOB (repeatable; default: all).
+    #[arg(long, value_name = "GLOB")]
+    only: Vec<String>,
     /// Write the bundle of the programs that compiled and report the others (exit status 1
     /// when any failed), instead of writing nothing.
     #[arg(long)]
@@ -125,7 +128,7 @@ fn discover(args: &Args, dir: &Path) -> Result<(Vec<ProgramSource>, Vec<FileFail
         .iter()
         .map(|p| p.split_once('=').map(|(n, o)| (n.to_string(), o.to_string())).with_context(|| format!("--program-options {p:?}: expected NAME=OPTIONS, e.g. 'imgproc/*=-D T=uchar'")))
         .collect::<Result<_>>()?;
-    let opts = DiscoverOptions { include_dirs: args.include.clone(), defines, program_options, exclude: args.exclude.clone(), variants: Vec::new() };
+    let opts = DiscoverOptions { include_dirs: args.include.clone(), defines, program_options, exclude: args.exclude.clone(), only: args.only.clone(), variants: Vec::new() };
     let found = source::discover(dir, &opts)?;
     Ok((found.programs, found.failures))
 }

@@ -194,6 +194,15 @@ pub fn bake(programs: &[ProgramSource], failures: &[FileFailure], plan: &Plan, p
         match result {
             Ok(c) => {
                 report.compiled += 1;
+                if c.kernels.is_empty() {
+                    let p = &programs[*p];
+                    let with = if p.options.is_empty() { "without options".to_string() } else { format!("with options `{}`", p.options) };
+                    report.warnings.push(format!(
+                        "{}: program `{}` has no kernels {with} (are they under an `#if` that needs a define? give it with per-program options, or exclude the file)",
+                        p.file.display(),
+                        p.name
+                    ));
+                }
                 report.warmed += c.warm.launches;
                 report.answers += c.warm.answers.len();
                 for s in &c.warm.skipped {

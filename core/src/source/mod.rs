@@ -157,6 +157,8 @@ pub struct DiscoverOptions {
     pub program_options: Vec<(String, String)>,
     /// Files whose relative path matches one of these globs are left out.
     pub exclude: Vec<String>,
+    /// When not empty, only files whose relative path matches one of these globs are baked.
+    pub only: Vec<String>,
     /// Variants `(glob, name, options)` for the files whose relative path matches, in
     /// addition to their `// clbake:variant` lines.
     pub variants: Vec<(String, String, String)>,
@@ -183,10 +185,14 @@ fn matches(pat: &glob::Pattern, rel: &str) -> bool {
 /// Finds every `.cl` file under `dir`, expands it and returns its programs, sorted by name.
 pub fn discover(dir: &Path, opts: &DiscoverOptions) -> Result<Discovery, SourceError> {
     let exclude = opts.exclude.iter().map(|p| pattern(p)).collect::<Result<Vec<_>, _>>()?;
+    let only = opts.only.iter().map(|p| pattern(p)).collect::<Result<Vec<_>, _>>()?;
     let program_options = opts.program_options.iter().map(|(p, o)| Ok((pattern(p)?, o.as_str()))).collect::<Result<Vec<_>, SourceError>>()?;
     let variants = opts.variants.iter().map(|(p, n, o)| Ok((pattern(p)?, n.as_str(), o.as_str()))).collect::<Result<Vec<_>, SourceError>>()?;
     let defines = opts.defines.iter().map(|(n, v)| define(n, v).map_err(SourceError::BadOption)).collect::<Result<Vec<_>, _>>()?;
-    let files: Vec<(PathBuf, String)> = kernel_files(dir)?.into_iter().filter(|(_, rel)| !exclude.iter().any(|p| matches(p, rel))).collect();
+    let files: Vec<(PathBuf, String)> = kernel_files(dir)?
+        .into_iter()
+        .filter(|(_, rel)| !exclude.iter().any(|p| matches(p, rel)) && (only.is_empty() || only.iter().any(|p| matches(p, rel))))
+        .collect();
     if files.is_empty() {
         return Err(SourceError::NoKernels { dir: dir.to_path_buf() });
     }
