@@ -215,12 +215,6 @@ fn bake(args: &Args, out: &Path) -> Result<ExitCode> {
     }
     clbake::core::atomic::write(out, &baked.bundle, 0o644).with_context(|| format!("cannot write {}", out.display()))?;
     let bundle = Bundle::parse(&baked.bundle)?;
-    if r.tunings > 0 {
-        for t in bundle.tunings() {
-            let name = bundle.programs().get(t.program as usize).map_or("?", |p| p.name);
-            eprintln!("  tuned {}", super::tune::record_columns(name, t.kernel, t.global(), t.local(), t.best_ns, t.default_ns));
-        }
-    }
     let seconds = start.elapsed().as_secs_f64();
     eprintln!("{}", r.summary());
     eprintln!("wrote {} ({} bytes; {} binaries) in {seconds:.1} s", out.display(), baked.bundle.len(), bundle.binaries().len());

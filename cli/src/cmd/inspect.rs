@@ -344,8 +344,8 @@ fn print_text(out: &Output) {
         if !b.tunings.is_empty() {
             println!("  tuning records ({}):", b.tunings.len());
             for t in &b.tunings {
-                let columns = super::tune::record_columns(&t.program, &t.kernel, &t.global, t.local.as_deref(), t.best_ns, t.default_ns);
-                println!("    {columns})  device {}", &t.fingerprint_hash[..16]);
+                let columns = clbake::core::format::tuning_columns(&t.program, &t.kernel, &t.global, t.local.as_deref(), t.best_ns, t.default_ns);
+                println!("    {columns}  device {}", &t.fingerprint_hash[..16]);
             }
         }
     }

@@ -62,7 +62,8 @@ fn keep_going_writes_what_compiled_and_reports_the_rest() {
     let r = &summary.report;
     assert_eq!(r.failures.len(), 1);
     assert!(r.failures[0].first_error().contains("undefined_thing"), "{}", r.failures[0].first_error());
-    let bundle = Bundle::parse(&std::fs::read(&out).unwrap()).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    let bundle = Bundle::parse(&bytes).unwrap();
     let names: Vec<&str> = bundle.programs().iter().map(|p| p.name).collect();
     assert_eq!(names, ["broken", "empty", "good"], "the failed program stays, as source");
     let binaries: Vec<&str> = bundle.binaries().iter().map(|b| bundle.programs()[b.program as usize].name).collect();
@@ -77,7 +78,8 @@ fn bake_off_writes_sources_only_with_a_warning() {
     let summary = bake(Builder::new(dir.path()).with_bake_mode("off"), &out).0.unwrap();
     assert_eq!(summary.report.compiled, 0);
     assert!(summary.report.warnings.iter().any(|w| w.contains("CLBAKE_BAKE=off")));
-    let bundle = Bundle::parse(&std::fs::read(&out).unwrap()).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    let bundle = Bundle::parse(&bytes).unwrap();
     assert_eq!(bundle.programs().iter().map(|p| p.name).collect::<Vec<_>>(), ["a_x", "a_y"]);
     assert_eq!(bundle.programs()[0].kernels[0].origin, SignatureOrigin::Reader, "signatures from the reader without a device");
     assert_eq!(bundle.binaries().len(), 0);
@@ -125,10 +127,26 @@ fn incremental_bakes_compile_only_what_changed() {
     // A code edit: that program only.
     std::fs::write(dir.path().join("c.cl"), GOOD.replace("= 1", "= 3")).unwrap();
     assert_eq!(bake(b(), &out).1, ["c"]);
-    // A damaged previous bundle is not trusted: everything compiles again.
+    // A damaged binary in the previous bundle is not trusted: that program compiles again,
+    // the intact ones are reused.
     let mut bytes = std::fs::read(&out).unwrap();
-    let at = bytes.len() / 2;
+    let at = {
+        let bundle = Bundle::parse(&bytes).unwrap();
+        let (index, _) = bundle.program("b").unwrap();
+        let frame = bundle.binaries_of(index).next().unwrap().compressed();
+        frame.as_ptr() as usize - bytes.as_ptr() as usize + frame.len() / 2
+    };
     bytes[at] ^= 0x40;
+    std::fs::write(&out, &bytes).unwrap();
+    let (r, compiled) = bake(b(), &out);
+    assert_eq!(compiled, ["b"]);
+    assert_eq!(r.unwrap().report.reused, 2);
+    let rebuilt = std::fs::read(&out).unwrap();
+    assert!(Bundle::parse(&rebuilt).unwrap().damage().is_empty());
+    assert_eq!(Bundle::parse(&rebuilt).unwrap().binaries().len(), 3);
+    // A damaged header: nothing of it is trusted, everything compiles again.
+    let mut bytes = rebuilt;
+    bytes[20] ^= 0x40;
     std::fs::write(&out, &bytes).unwrap();
     assert_eq!(bake(b(), &out).1, ["a", "b", "c"]);
     assert!(Bundle::parse(&std::fs::read(&out).unwrap()).unwrap().damage().is_empty());
@@ -150,7 +168,8 @@ fn compile_workers_in_other_processes_give_the_same_programs() {
     compiled.sort();
     assert_eq!(compiled, [("a".to_string(), true), ("b".to_string(), true), ("bad".to_string(), false)]);
     assert!(r.report.failures[0].first_error().contains("nope"), "{:?}", r.report.failures);
-    let bundle = Bundle::parse(&std::fs::read(&out).unwrap()).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    let bundle = Bundle::parse(&bytes).unwrap();
     assert_eq!(bundle.binaries().len(), 2);
     assert_eq!(bundle.program("b").unwrap().1.kernels[0].params[0].type_name, "float*");
 }

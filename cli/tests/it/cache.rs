@@ -22,7 +22,7 @@ pub fn pocl_cache() -> &'static Path {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pocl-kernel-cache");
         for env in [[("POCL_DEVICES", "basic"), ("CLBAKE_EMBEDDED", "on")], [("POCL_DEVICES", "pthread"), ("CLBAKE_EMBEDDED", "off")]] {
             let mut c = command(&clbake_bin());
-            c.args(["demo", "--json"]).env("POCL_KERNEL_CACHE", "1").env("POCL_CACHE_DIR", &dir).envs(env);
+            c.args(["demo", "--json", "--eager"]).env("POCL_KERNEL_CACHE", "1").env("POCL_CACHE_DIR", &dir).envs(env);
             run_ok(&mut c);
         }
         dir
@@ -50,7 +50,7 @@ pub fn parse_report(out: &Output) -> Value {
 /// Runs `clbake demo --json` with the cache in `cache` and extra environment; it must exit 0.
 pub fn demo(cache: &Path, env: &[(&str, &str)]) -> Value {
     let mut c = clbake(cache);
-    c.args(["demo", "--json"]).envs(env.iter().copied());
+    c.args(["demo", "--json", "--eager"]).envs(env.iter().copied());
     let report = parse_report(&run_ok(&mut c));
     assert_correct(&report);
     report
@@ -196,7 +196,7 @@ fn cache_off_and_the_default_directory() {
     // Unset: $XDG_CACHE_HOME/clbake/<exe>, else ~/.cache/clbake/<exe>.
     let mut c = clbake(Path::new("unused"));
     c.env_remove("CLBAKE_CACHE_DIR").env_remove("XDG_CACHE_HOME").env("HOME", tmp.path()).env("POCL_DEVICES", "basic");
-    c.args(["demo", "--json"]);
+    c.args(["demo", "--json", "--eager"]);
     let report = parse_report(&run_ok(&mut c));
     let dir = tmp.path().join(".cache/clbake/clbake");
     assert_eq!(report["startup"]["programs"]["cache"]["dir"], dir.to_str().unwrap());
@@ -216,7 +216,7 @@ fn processes_starting_together_compile_each_program_once_and_never_see_a_torn_en
         let children: Vec<_> = (0..PROCESSES)
             .map(|_| {
                 let mut c = clbake(&cache);
-                c.args(["demo", "--json"]).env("POCL_DEVICES", "basic").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+                c.args(["demo", "--json", "--eager"]).env("POCL_DEVICES", "basic").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
                 c.spawn().unwrap()
             })
             .collect();
@@ -307,7 +307,7 @@ fn cache_cli_lists_verifies_and_clears() {
     let out = clbake(cache).args(["cache", "verify"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("BAD") && text.contains("payload checksum mismatch"), "{text}");
+    assert!(text.contains("BAD") && text.contains("checksum mismatch in cache entry payload"), "{text}");
     let (_, inv) = verify(cache);
     let bad: Vec<&Value> = inv["entries"].as_array().unwrap().iter().filter(|e| e["ok"] == false).collect();
     assert_eq!(bad.len(), 1);
@@ -328,7 +328,7 @@ fn cache_cli_lists_verifies_and_clears() {
 }
 
 mod in_process {
-    use clbake::{LoadOptions, LoadPath, MissReason, Programs, Session};
+    use clbake::{KernelSet, LoadOptions, LoadPath, MissReason, Session};
 
     mod kernels {
         clbake::include_kernels!();
@@ -341,23 +341,26 @@ mod in_process {
         // Embedded binaries off: this process must not drop an embedded binary that other
         // in-process tests load.
         let opts = LoadOptions::default().with_embedded(false).with_cache_dir(Some(tmp.path().to_path_buf()));
-        let first = Programs::<kernels::Program>::load(&session, &kernels::BUNDLE, &opts).unwrap();
+        let first = KernelSet::load_eager(&session, &kernels::BUNDLE, &opts).unwrap();
         assert!(first.report().all(LoadPath::Source));
-        let mut programs = Programs::<kernels::Program>::load(&session, &kernels::BUNDLE, &opts).unwrap();
+        let programs = KernelSet::load_eager(&session, &kernels::BUNDLE, &opts).unwrap();
         assert!(programs.report().all(LoadPath::Cache), "{}", programs.report());
         let id = kernels::Program::Pool;
-        programs.recover(&session, id, &"CL_INVALID_PROGRAM_EXECUTABLE (test)").unwrap();
-        assert_eq!(programs.path(id), LoadPath::Source);
-        let r = &programs.report().programs[id as usize];
+        programs.recover(id, &"CL_INVALID_PROGRAM_EXECUTABLE (test)").unwrap();
+        assert_eq!(programs.path(id), Some(LoadPath::Source));
+        let report = programs.report();
+        let r = &report.programs[id as usize];
         assert!(r.recovered && r.cached);
         let last = r.misses.last().unwrap();
         assert_eq!(last.path, LoadPath::Cache);
         assert!(matches!(&last.reason, MissReason::ExecutionFailed { detail } if detail.contains("CL_INVALID_PROGRAM_EXECUTABLE")));
-        let kinds: Vec<_> = programs.report().cache.events.iter().map(|e| (e.program.as_str(), e.kind)).collect();
+        let kinds: Vec<_> = report.cache.events.iter().map(|e| (e.program.as_str(), e.kind)).collect();
         assert!(kinds.contains(&("pool", clbake::CacheEventKind::Evicted)) && kinds.contains(&("pool", clbake::CacheEventKind::Stored)), "{kinds:?}");
-        assert_eq!(programs.get(id).kernels.len(), id.kernels().len());
+        for k in 0..id.kernels().len() {
+            assert!(programs.launch(id, k).is_ok());
+        }
         // The rebuilt binary was stored: the next load takes it from the cache.
-        let again = Programs::<kernels::Program>::load(&session, &kernels::BUNDLE, &opts).unwrap();
+        let again = KernelSet::load_eager(&session, &kernels::BUNDLE, &opts).unwrap();
         assert!(again.report().all(LoadPath::Cache));
     }
 }

@@ -33,10 +33,11 @@ pub fn run_ok(c: &mut Command) -> Output {
     out
 }
 
-/// Runs `exe demo --json` with extra environment variables and returns the parsed report.
+/// Runs `exe demo --json --eager` (every program created, not only the three the network
+/// runs) with extra environment variables and returns the parsed report.
 pub fn demo_json(exe: &Path, env: &[(&str, &str)]) -> Value {
     let mut c = command(exe);
-    c.args(["demo", "--json"]);
+    c.args(["demo", "--json", "--eager"]);
     for (k, v) in env {
         c.env(k, v);
     }

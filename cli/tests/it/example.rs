@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-/// The programs examples/hello-kernels/kernels/ defines (saxpy.cl, and reduce.cl's two variants).
-const PROGRAMS: [&str; 3] = ["reduce_max", "reduce_sum", "saxpy"];
+/// The programs examples/hello-kernels/kernels/ defines (saxpy.cl, reduce.cl's two variants
+/// and vectors.cl).
+const PROGRAMS: [&str; 4] = ["reduce_max", "reduce_sum", "saxpy", "vectors"];
+/// The checks the example prints, one line each.
+const CHECKS: [&str; 5] = ["saxpy", "reduce_sum", "reduce_max", "scale4", "to_half"];
 
 /// Serialises the cargo runs of this module: they share one target dir (cargo would block
 /// on its lock anyway, but then two tests' output would interleave in the build).
@@ -60,14 +63,14 @@ fn hello_kernels_builds_runs_and_embeds_only_its_own_programs() {
     let manifest = repo().join("examples/hello-kernels/Cargo.toml");
     let out = run_ok(&mut cargo(&["run"], &manifest));
     let (stdout, stderr) = text(&out);
-    for what in ["saxpy", "reduce_sum", "reduce_max"] {
+    for what in CHECKS {
         assert!(stdout.lines().any(|l| l.starts_with(what) && l.ends_with(" ok")), "{what} not ok:\n{stdout}\n{stderr}");
     }
     assert!(!stdout.contains("MISMATCH"), "{stdout}");
-    // Built on a machine with an OpenCL device, so every program starts from its embedded binary.
-    assert!(stdout.contains("loaded 3 programs"), "{stdout}");
+    // Built on a machine with an OpenCL device, so every program starts from its embedded
+    // binary; the example launches all four.
     let paths = report_paths(&stdout);
-    assert_eq!(paths.len(), 3, "{stdout}");
+    assert_eq!(paths.len(), PROGRAMS.len(), "{stdout}");
     assert!(paths.iter().all(|(_, p)| p == "embedded"), "{stdout}");
 
     // The same executable with embedded binaries turned off compiles from source, says why, and agrees.
@@ -76,19 +79,19 @@ fn hello_kernels_builds_runs_and_embeds_only_its_own_programs() {
     let (stdout, _) = text(&out);
     assert!(report_paths(&stdout).iter().all(|(_, p)| p == "source"), "{stdout}");
     assert!(stdout.contains("embedded missed: disabled"), "{stdout}");
-    assert_eq!(stdout.matches(" ok\n").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches(" ok\n").count(), CHECKS.len(), "{stdout}");
 
     // `clbake inspect` on the user's executable: one bundle, exactly its own programs, a binary each.
     let out = run_ok(command(&clbake_bin()).args(["inspect", "--json"]).arg(&exe));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["source"], "elf section .clbake");
+    assert_eq!(v["source"], "section .clbake");
     let bundles = v["bundles"].as_array().unwrap();
     assert_eq!(bundles.len(), 1, "only the example's own bundle: {v}");
     let mut names: Vec<&str> = bundles[0]["programs"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     names.sort_unstable();
     assert_eq!(names, PROGRAMS);
     let binaries = bundles[0]["binaries"].as_array().unwrap();
-    assert_eq!(binaries.len(), 3);
+    assert_eq!(binaries.len(), PROGRAMS.len());
     assert!(binaries.iter().all(|b| PROGRAMS.contains(&b["program"].as_str().unwrap())));
 
     // Its one-line self-bake (what `clbake bake --remote` runs on a board) writes a bundle of
@@ -101,7 +104,7 @@ fn hello_kernels_builds_runs_and_embeds_only_its_own_programs() {
     let mut baked_names: Vec<&str> = bundle.programs().iter().map(|p| p.name).collect();
     baked_names.sort_unstable();
     assert_eq!(baked_names, PROGRAMS);
-    assert_eq!(bundle.binaries().len(), 3);
+    assert_eq!(bundle.binaries().len(), PROGRAMS.len());
 
     // The library embeds nothing of its own: none of the demo's weights ride along.
     let model = std::fs::read(repo().join("cli/models/digits.safetensors")).unwrap();

@@ -15,11 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-/// The program name of an entry file (`<name>-<key>.bin`).
+/// Cores of this machine.
 fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
+/// The program name of an entry file (`<name>-<key>.bin`).
 fn program_of(entry: &Path) -> String {
     entry.file_name().unwrap().to_string_lossy().rsplit_once('-').unwrap().0.to_string()
 }
@@ -231,8 +232,8 @@ fn wrong_magic_version_fingerprint_key_and_lengths_heal() {
     };
     let damage: Vec<Damage> = vec![
         ("wrong magic", CORRUPT, Box::new(resealed(|b| b[..8].copy_from_slice(b"CLBAKE\r\n")))),
-        ("version 2", CORRUPT, Box::new(resealed(|b| b[8..12].copy_from_slice(&2u32.to_le_bytes())))),
-        ("version 0", CORRUPT, Box::new(resealed(|b| b[8..12].copy_from_slice(&0u32.to_le_bytes())))),
+        ("version 1", CORRUPT, Box::new(resealed(|b| b[8..12].copy_from_slice(&1u32.to_le_bytes())))),
+        ("version 3", CORRUPT, Box::new(resealed(|b| b[8..12].copy_from_slice(&3u32.to_le_bytes())))),
         ("payload_len + 1", CORRUPT, Box::new(resealed(|b| bump_u64(b, 16, 1)))),
         ("payload_len - 1", CORRUPT, Box::new(resealed(|b| bump_u64(b, 16, -1)))),
         ("payload_len huge", CORRUPT, Box::new(resealed(|b| b[16..24].copy_from_slice(&u64::MAX.to_le_bytes())))),
@@ -302,7 +303,7 @@ fn a_read_only_cache_is_used_for_reading_and_never_an_error() {
     let device_dir = all[0].parent().unwrap().to_path_buf();
     // A damaged entry that cannot be removed, in a directory that cannot be written.
     truncate_from_end(1)(&all[0]);
-    let Some(out) = read_only(&cache, &device_dir, &["demo", "--json"], &[("POCL_DEVICES", "basic")]) else { return };
+    let Some(out) = read_only(&cache, &device_dir, &["demo", "--json", "--eager"], &[("POCL_DEVICES", "basic")]) else { return };
     let report = ok_report(out);
     let victim = program(&report, &program_of(&all[0]));
     assert_eq!(victim["path"], "source");
@@ -318,7 +319,7 @@ fn a_read_only_cache_is_used_for_reading_and_never_an_error() {
     // A cache directory that cannot even be created: no cache, no error.
     let empty = tmp.path().join("ro");
     std::fs::create_dir(&empty).unwrap();
-    let report = ok_report(read_only(&empty.join("cache"), &empty, &["demo", "--json"], &[("POCL_DEVICES", "basic")]).expect("worked above"));
+    let report = ok_report(read_only(&empty.join("cache"), &empty, &["demo", "--json", "--eager"], &[("POCL_DEVICES", "basic")]).expect("worked above"));
     assert_eq!(report["startup"]["programs"]["cache"]["state"], "unavailable");
     assert_all(&report, "source");
 }
@@ -391,7 +392,7 @@ fn writers_killed_at_random_times_leave_nothing_that_is_trusted() {
         x ^= x >> 7;
         x ^= x << 17;
         let delay = Duration::from_millis(20 + x % 600);
-        let mut child = clbake(cache).args(["demo", "--json"]).env("POCL_DEVICES", "basic").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = clbake(cache).args(["demo", "--json", "--eager"]).env("POCL_DEVICES", "basic").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         child.wait().unwrap();
@@ -419,11 +420,14 @@ fn an_embedded_binary_that_crashed_the_process_is_skipped_from_then_on() {
     let cache = tmp.path();
     // The default device: embedded binaries match. Abort right after the first sentinel,
     // as a driver crashing inside clCreateProgramWithBinary / clBuildProgram would.
-    let out = clbake(cache).args(["demo", "--json"]).env(clbake::cache::ABORT_ENV, "embedded").output().unwrap();
+    let out = clbake(cache).args(["demo", "--json", "--eager"]).env(clbake::core::env::TEST_ABORT_AFTER_SENTINEL, "embedded").output().unwrap();
     assert!(!out.status.success(), "the hook did not abort");
     // Embedded binaries load on several threads on a CPU device: each one in flight when the
-    // process died left a sentinel, and each is a suspect.
+    // process died left a sentinel, and each is a suspect (beside them, the sentinel of the
+    // parallel load itself).
     let sentinels = files_ending(cache, ".sentinel");
+    assert_eq!(sentinels.iter().filter(|s| s.to_string_lossy().contains("all.parallel.")).count(), 1, "{sentinels:?}");
+    let sentinels: Vec<&PathBuf> = sentinels.iter().filter(|s| s.to_string_lossy().contains(".embedded.")).collect();
     assert!((1..=clbake::MIN_BINARY_THREADS.max(cores())).contains(&sentinels.len()), "{sentinels:?}");
     let mut crashed: Vec<String> = sentinels
         .iter()
@@ -460,7 +464,7 @@ fn a_cache_entry_that_crashed_the_process_is_evicted_and_rebuilt() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path();
     basic(cache);
-    let out = clbake(cache).args(["demo", "--json"]).env("POCL_DEVICES", "basic").env(clbake::cache::ABORT_ENV, "cache").output().unwrap();
+    let out = clbake(cache).args(["demo", "--json", "--eager"]).env("POCL_DEVICES", "basic").env(clbake::core::env::TEST_ABORT_AFTER_SENTINEL, "cache").output().unwrap();
     assert!(!out.status.success(), "the hook did not abort");
     assert!(!files_ending(cache, ".sentinel").is_empty());
     let next = basic(cache);

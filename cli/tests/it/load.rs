@@ -2,8 +2,8 @@
 //! when it does not, and nothing unverified ever reaching the driver.
 
 use crate::common::*;
-use clbake::core::format::{elf_section, Bundle};
-use clbake::{Embedded, LoadOptions, LoadPath, MissReason, Programs, Session};
+use clbake::core::format::Bundle;
+use clbake::{AnyProgram, Embedded, KernelSet, LoadOptions, LoadPath, MissReason, Session};
 
 mod kernels {
     clbake::include_kernels!();
@@ -36,7 +36,7 @@ fn another_device_compiles_from_source_and_names_the_differing_field() {
 
 /// Offsets (in the executable file) of the compressed payload of every embedded binary.
 fn binary_payloads(exe: &[u8]) -> Vec<(String, usize, usize)> {
-    let section = elf_section(exe, ".clbake").expect("executable has a .clbake section");
+    let section = clbake::core::format::section(exe, ".clbake").expect("executable has a .clbake section");
     let section_off = section.as_ptr() as usize - exe.as_ptr() as usize;
     let bundle = Bundle::parse(section).expect("first bundle parses");
     let payload = section_off + bundle.header().payload_offset as usize;
@@ -97,15 +97,14 @@ fn every_corrupted_payload_falls_back_in_process() {
             bytes[at] = bytes[at].wrapping_add(1);
         }
         let corrupted = Embedded::from_vec(bytes);
-        let programs = Programs::<kernels::Program>::load(&session, &corrupted, &LoadOptions::default())
-            .expect("load falls back to source");
+        let programs = KernelSet::<AnyProgram>::load_eager(&session, &corrupted, &LoadOptions::default()).expect("load falls back to source");
         let report = programs.report();
         // A flipped byte that zstd ignores (e.g. in unused bits of an entropy table) can
         // still decode to the exact original binary, which then verifies: that one may be
         // served. Anything served from the altered bundle must decode to the original bytes.
         let altered = corrupted.parse().unwrap();
         for (i, p) in report.programs.iter().enumerate().filter(|(_, p)| p.path == LoadPath::Embedded) {
-            let fp = session.device.fingerprint.hash();
+            let fp = session.device().fingerprint.hash();
             let served = altered.find_binary(i as u32, &fp).unwrap().decompress().expect("served bytes verify");
             let original = bundle.find_binary(i as u32, &fp).unwrap().decompress().unwrap();
             assert!(served == original, "frac {frac}: {} was served from bytes that differ from the baked binary\n{report}", p.name);
@@ -118,9 +117,11 @@ fn every_corrupted_payload_falls_back_in_process() {
                 p.misses
             );
         }
-        // The programs work: every kernel was created.
+        // The programs work: every kernel can be launched.
         for id in kernels::Program::ALL {
-            assert_eq!(programs.get(id).kernels.len(), id.kernels().len());
+            for k in 0..id.kernels().len() {
+                assert!(programs.launch(AnyProgram(id as usize), k).is_ok(), "{}: kernel {k}", id.name());
+            }
         }
     }
 }
@@ -128,7 +129,7 @@ fn every_corrupted_payload_falls_back_in_process() {
 #[test]
 fn embedded_path_can_be_turned_off() {
     let session = Session::from_env().expect("an OpenCL device");
-    let programs = Programs::<kernels::Program>::load(&session, &kernels::BUNDLE, &LoadOptions::default().with_embedded(false)).unwrap();
+    let programs = KernelSet::load_eager(&session, &kernels::BUNDLE, &LoadOptions::default().with_embedded(false)).unwrap();
     assert!(programs.report().all(LoadPath::Source));
     assert!(programs.report().programs.iter().all(|p| p.misses[0].reason == MissReason::Disabled));
 }

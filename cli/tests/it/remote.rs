@@ -4,7 +4,7 @@
 //! scripts/test-cross.sh (it needs the arm64 PoCL sysroot and minutes of emulation).
 
 use crate::common::*;
-use clbake::core::format::{elf_section, scan, Bundle};
+use clbake::core::format::{scan, section, Bundle};
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -61,7 +61,7 @@ fn script(name: &str) -> PathBuf {
 /// Program names embedded in the clbake binary.
 fn embedded_programs() -> Vec<String> {
     let bytes = std::fs::read(clbake_bin()).unwrap();
-    let region = elf_section(&bytes, ".clbake").expect(".clbake section");
+    let region = section(&bytes, ".clbake").expect(".clbake section");
     let (_, first) = scan(region).into_iter().next().expect("an embedded bundle");
     first.unwrap().programs().iter().map(|p| p.name.to_string()).collect()
 }

@@ -86,7 +86,7 @@ impl Default for Plan {
 pub enum BakeError {
     /// Programs failed and the bake does not keep going: every failure, each with its
     /// file, options and the driver's log.
-    #[error("{} program(s) failed to compile:\n{}", .0.len(), .0.iter().map(|f| f.to_string()).collect::<String>())]
+    #[error("{} program(s) failed to compile ({}): fix the source, give the options it needs, or leave the file out; the driver's log follows:\n{}", .0.len(), failed_files(.0), .0.iter().map(|f| f.to_string()).collect::<String>())]
     Failed(Vec<Failure>),
     /// OpenCL failed outside a compile (context creation).
     #[error(transparent)]
@@ -178,7 +178,16 @@ pub fn bake(programs: &[ProgramSource], failures: &[FileFailure], plan: &Plan, p
 
     // Tuning, first, so that launches are warmed with the sizes the runtime will use.
     let tunings: Vec<DeviceTunings> = match &plan.tune {
-        Some(opts) if !plan.devices.is_empty() => tune::tune_devices(programs, &plan.devices, opts, &|_| {}, &|_, _| {})?,
+        Some(opts) if !plan.devices.is_empty() => {
+            let device = std::cell::Cell::new(0);
+            let shapes = std::cell::Cell::new(0);
+            let started = |d: &DeviceInfo| device.set(plan.devices.iter().position(|x| x.id == d.id).unwrap_or(0));
+            let tuned = |prog: &ProgramSource, m: &tune::Measured| {
+                shapes.set(shapes.get() + 1);
+                progress(Progress { program: &prog.name, device: &plan.devices[device.get()], done: shapes.get(), total: 0, step: Step::Tuned(&m.launch) });
+            };
+            tune::tune_devices(programs, &plan.devices, opts, &started, &tuned)?
+        }
         _ => Vec::new(),
     };
     let tuned: Vec<(usize, usize, TunedLaunch)> = tunings.iter().flat_map(|t| t.measured.iter().map(move |m| (m.program, t.device, m.launch.clone()))).collect();
@@ -248,6 +257,21 @@ pub fn bake(programs: &[ProgramSource], failures: &[FileFailure], plan: &Plan, p
     report.untyped = programs.iter().zip(&kernels).flat_map(|(p, k)| untyped_kernels(&p.name, k)).collect();
     report.elapsed = start.elapsed();
     Ok(Baked { bundle, report })
+}
+
+/// The files of `failures`, once each, at most three named.
+fn failed_files(failures: &[Failure]) -> String {
+    let mut files: Vec<String> = Vec::new();
+    for f in failures {
+        let name = f.file.display().to_string();
+        if !files.contains(&name) {
+            files.push(name);
+        }
+    }
+    match files.len() {
+        0..=3 => files.join(", "),
+        n => format!("{} and {} more", files[..3].join(", "), n - 3),
+    }
 }
 
 /// The bundle's info string.

@@ -3,7 +3,7 @@
 
 use super::job::{Compiled, Failure};
 use crate::cl::DeviceInfo;
-use crate::format::KernelRecord;
+use crate::format::{tuning_columns, KernelRecord, TunedLaunch};
 use std::time::Duration;
 
 /// How one compile ended.
@@ -13,6 +13,8 @@ pub enum Step<'a> {
     Compiled(&'a Compiled),
     /// Failed.
     Failed(&'a Failure),
+    /// A launch shape was tuned (before the compiles; `done` and `total` count shapes).
+    Tuned(&'a TunedLaunch),
 }
 
 /// One finished compile, for progress output.
@@ -32,7 +34,8 @@ pub struct Progress<'a> {
 
 impl Progress<'_> {
     /// One line: `[done/total] PROGRAM DEVICE  TIME  SIZE, N launches warmed`, or
-    /// `[done/total] PROGRAM DEVICE  FAILED: first error line`.
+    /// `[done/total] PROGRAM DEVICE  FAILED: first error line`, or for a tuned shape
+    /// `tuning PROGRAM KERNEL global [..] local [..] TIME (NULL TIME) on DEVICE`.
     pub fn line(&self) -> String {
         let head = format!("[{}/{}] {:<22} {:<28}", self.done, self.total, self.program, self.device.fingerprint.device_name);
         match self.step {
@@ -53,6 +56,11 @@ impl Progress<'_> {
                 s
             }
             Step::Failed(f) => format!("{head}  FAILED: {}", f.first_error()),
+            Step::Tuned(t) => format!(
+                "tuning {} on {}",
+                tuning_columns(self.program, &t.kernel, &t.global, t.local.as_deref(), t.best_ns, t.default_ns),
+                self.device.fingerprint.device_name
+            ),
         }
     }
 }

@@ -78,6 +78,11 @@ pub fn build_from_binary(context: &Context, device: cl_device_id, binary: &[u8],
 
 /// Creates every kernel of a built program.
 pub fn create_all_kernels(program: Program) -> Result<BuiltProgram, ClError> {
+    // Asked for the names of a program without kernels, some drivers (PoCL 3.1) answer
+    // with bytes that are not an empty list.
+    if program.get_num_kernels().map_err(ClError::api("clGetProgramInfo(CL_PROGRAM_NUM_KERNELS)"))? == 0 {
+        return Ok(BuiltProgram { program, kernels: Vec::new() });
+    }
     let names = program.get_kernel_names().map_err(ClError::api("clGetProgramInfo(CL_PROGRAM_KERNEL_NAMES)"))?;
     let mut kernels = Vec::new();
     for name in names.trim_end_matches('\0').split(';').map(str::trim).filter(|n| !n.is_empty()) {

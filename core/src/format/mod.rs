@@ -81,7 +81,7 @@ pub use program::{KernelEntry, KernelRecord, ParamEntry, ProgramEntry, Signature
 pub use reader::{Bundle, Table};
 pub use scan::scan;
 pub use section::{bundle_region, section, SECTION_NAME};
-pub use tuning::{TunedLaunch, TuningEntry};
+pub use tuning::{tuning_columns, TunedLaunch, TuningEntry};
 pub use writer::{BundleWriter, ProgramSpec, DEFAULT_LEVEL};
 
 /// The eight bytes every bundle starts with: `CLBAKE` then CR LF, so that a text-mode

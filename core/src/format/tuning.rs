@@ -21,6 +21,18 @@
 use crate::hash::Hash128;
 use crate::wire::{put_record, record_body, Cursor, FormatError, PutLe};
 
+/// One tuning record in columns: program, kernel, global and local size, the tuned and the
+/// driver's time (bake progress with tuning, `clbake inspect`).
+pub fn tuning_columns(program: &str, kernel: &str, global: &[u64], local: Option<&[u64]>, best_ns: u64, default_ns: u64) -> String {
+    let local = local.map_or_else(|| "driver's choice".to_string(), |v| format!("{v:?}"));
+    format!(
+        "{program:<18} {kernel:<18} global {:<16} local {local:<16} {:>9.3} ms (NULL {:.3} ms)",
+        format!("{global:?}"),
+        best_ns as f64 / 1e6,
+        default_ns as f64 / 1e6
+    )
+}
+
 /// Smallest possible tuning record (empty kernel name), length field included.
 pub(crate) const MIN_TUNING_RECORD: u64 = 4 + 4 + 16 + 16 + 4 + 4 + 24 + 24 + 8 + 8;
 

@@ -9,18 +9,15 @@
 //! error or a disagreement. On a board, `hello-kernels --clbake-bake board.clbk` compiles the
 //! embedded sources for the board's devices and writes a bundle for `kernels/precompiled/`.
 
-use clbake::buffers::{download, scratch, upload};
-use clbake::opencl3::kernel::{ExecuteKernel, Kernel};
-use clbake::opencl3::memory::Buffer;
-use clbake::{Programs, Session};
+use clbake::{Buffer, Half, Local, ReadOnly, Session, WriteOnly};
 use std::process::ExitCode;
 
 mod kernels {
     clbake::include_kernels!();
 }
-use kernels::Program;
+use kernels::{Kernels, Reduce};
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+type Result<T> = std::result::Result<T, clbake::Error>;
 
 /// Elements in the test vectors; deliberately not a multiple of the work-group size.
 const N: usize = 100_003;
@@ -33,59 +30,60 @@ fn data(n: usize, seed: usize) -> Vec<f32> {
     (0..n).map(|i| ((i * 37 + seed * 101) % 1009) as f32 / 1009.0 - 0.5).collect()
 }
 
+/// The global size rounded up to whole work-groups.
+fn rounded(n: usize) -> usize {
+    n.div_ceil(LOCAL) * LOCAL
+}
+
 /// `out = a*x + y` on the device; returns the largest |device - CPU| difference.
-fn saxpy(session: &Session, kernel: &Kernel) -> Result<f32> {
+fn saxpy(session: &Session, k: &Kernels) -> Result<f32> {
     let (a, x, y) = (2.5f32, data(N, 1), data(N, 2));
-    let (x_buf, y_buf) = (upload(&session.context, &x)?, upload(&session.context, &y)?);
-    let out_buf = scratch::<f32>(&session.context, N)?;
-    let n = N as i32;
-    // SAFETY: the arguments match the kernel's signature in kernels/saxpy.cl
-    // (float, 3 float buffers, int) and the buffers outlive the blocking download below.
-    unsafe {
-        ExecuteKernel::new(kernel)
-            .set_arg(&a)
-            .set_arg(&x_buf)
-            .set_arg(&y_buf)
-            .set_arg(&out_buf)
-            .set_arg(&n)
-            .set_global_work_size(N.div_ceil(LOCAL) * LOCAL)
-            .set_local_work_size(LOCAL)
-            .enqueue_nd_range(&session.queue)?;
-    }
-    let mut out = vec![0f32; N];
-    download(&session.queue, &out_buf, &mut out)?;
+    let (x_buf, y_buf) = (Buffer::<f32, ReadOnly>::from_slice(session, &x)?, Buffer::<f32, ReadOnly>::from_slice(session, &y)?);
+    let mut out_buf = Buffer::<f32, WriteOnly>::new(session, N)?;
+    // Argument types are checked by rustc against kernels/saxpy.cl.
+    k.saxpy().saxpy(session.queue(), [rounded(N)], Some([LOCAL]), a, &x_buf, &y_buf, &mut out_buf, N as i32)?;
+    let out = out_buf.read(session.queue())?;
     let cpu = x.iter().zip(&y).map(|(x, y)| a * x + y);
     Ok(out.iter().zip(cpu).map(|(d, c)| (d - c).abs()).fold(0.0, f32::max))
 }
 
-/// One pass of kernels/reduce.cl: GROUPS partial results, folded on the host with `fold`.
-fn reduce(session: &Session, kernel: &Kernel, input: &Buffer<f32>, fold: fn(f32, f32) -> f32) -> Result<f32> {
-    let partial = scratch::<f32>(&session.context, GROUPS)?;
-    let n = N as i32;
-    // SAFETY: arguments match kernels/reduce.cl (2 float buffers, LOCAL floats of local
-    // memory, int); the buffers outlive the blocking download below.
-    unsafe {
-        ExecuteKernel::new(kernel)
-            .set_arg(input)
-            .set_arg(&partial)
-            .set_arg_local_buffer(LOCAL * std::mem::size_of::<f32>())
-            .set_arg(&n)
-            .set_global_work_size(GROUPS * LOCAL)
-            .set_local_work_size(LOCAL)
-            .enqueue_nd_range(&session.queue)?;
-    }
-    let mut out = vec![0f32; GROUPS];
-    download(&session.queue, &partial, &mut out)?;
-    Ok(out.into_iter().reduce(fold).unwrap_or(0.0))
+/// One pass of kernels/reduce.cl in `variant`: GROUPS partial results, folded on the host
+/// with `fold`.
+fn reduce(session: &Session, k: &Kernels, variant: Reduce, input: &Buffer<f32, ReadOnly>, fold: fn(f32, f32) -> f32) -> Result<f32> {
+    let mut partial = Buffer::<f32, WriteOnly>::new(session, GROUPS)?;
+    k.reduce(variant).reduce(session.queue(), [GROUPS * LOCAL], Some([LOCAL]), input, &mut partial, Local::new(LOCAL), N as i32)?;
+    Ok(partial.read(session.queue())?.into_iter().reduce(fold).unwrap_or(0.0))
+}
+
+/// kernels/vectors.cl: a float4 scale, and floats stored as half; largest differences.
+fn vectors(session: &Session, k: &Kernels) -> Result<(f32, f32)> {
+    let n4 = N / 4;
+    let x: Vec<[f32; 4]> = data(n4 * 4, 4).chunks(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
+    let factor = [2.0f32, -1.0, 0.5, 4.0];
+    let x_buf = Buffer::<[f32; 4], ReadOnly>::from_slice(session, &x)?;
+    let mut y_buf = Buffer::<[f32; 4], WriteOnly>::new(session, n4)?;
+    k.vectors().scale4(session.queue(), [rounded(n4)], Some([LOCAL]), &x_buf, &mut y_buf, factor, n4 as i32)?;
+    let y = y_buf.read(session.queue())?;
+    let err4 = x.iter().zip(&y).flat_map(|(x, y)| (0..4).map(move |c| (factor[c] * x[c] - y[c]).abs())).fold(0.0, f32::max);
+
+    let xf = data(N, 5);
+    let xf_buf = Buffer::<f32, ReadOnly>::from_slice(session, &xf)?;
+    let mut h_buf = Buffer::<Half, WriteOnly>::new(session, N)?;
+    k.vectors().to_half(session.queue(), [rounded(N)], Some([LOCAL]), &xf_buf, &mut h_buf, N as i32)?;
+    let h = h_buf.read(session.queue())?;
+    // vstore_half rounds to nearest even, as half::f16::from_f32 does.
+    let err_h = xf.iter().zip(&h).map(|(x, h)| (Half::from_f32(*x).to_f32() - h.to_f32()).abs()).fold(0.0, f32::max);
+    Ok((err4, err_h))
 }
 
 fn run() -> Result<bool> {
     // The device CLBAKE_DEVICE names (an index from `clbake devices`), else the first GPU,
     // else the first device.
     let session = Session::from_env()?;
-    // Every program of the bundle, for this device: embedded binary, else source.
-    let programs: Programs<Program> = kernels::load(&session)?;
-    println!("device: {}", session.device.fingerprint.describe());
+    // The programs of the bundle for this device, each created at its first launch:
+    // embedded binary, else the disk cache, else the embedded source.
+    let k = Kernels::load(&session)?;
+    println!("device: {}", session.device().fingerprint.describe());
 
     let mut ok = true;
     let mut check = |what: &str, err: f32, tolerance: f32| {
@@ -94,21 +92,25 @@ fn run() -> Result<bool> {
         println!("{what:<12} n={N}  max |device - cpu| = {err:.2e}  {verdict}");
     };
 
-    check("saxpy", saxpy(&session, programs.kernel(Program::Saxpy, "saxpy")?)?, 1e-6);
+    check("saxpy", saxpy(&session, &k)?, 1e-6);
 
     let x = data(N, 3);
-    let input = upload(&session.context, &x)?;
-    let sum = reduce(&session, programs.kernel(Program::ReduceSum, "reduce")?, &input, |a, b| a + b)?;
+    let input = Buffer::<f32, ReadOnly>::from_slice(&session, &x)?;
+    let sum = reduce(&session, &k, Reduce::Sum, &input, |a, b| a + b)?;
     let cpu_sum: f64 = x.iter().map(|&v| f64::from(v)).sum();
     // Summation order differs from the CPU's: compare relative to the sum of magnitudes.
     let scale: f64 = x.iter().map(|&v| f64::from(v.abs())).sum();
     check("reduce_sum", ((f64::from(sum) - cpu_sum).abs() / scale) as f32, 1e-5);
-    let max = reduce(&session, programs.kernel(Program::ReduceMax, "reduce")?, &input, f32::max)?;
+    let max = reduce(&session, &k, Reduce::Max, &input, f32::max)?;
     let cpu_max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     check("reduce_max", (max - cpu_max).abs(), 0.0);
 
-    // Which path served each program (embedded / source), why a binary missed, how long.
-    print!("{}", programs.report());
+    let (err4, err_h) = vectors(&session, &k)?;
+    check("scale4", err4, 0.0);
+    check("to_half", err_h, 0.0);
+
+    // Which path served each program (embedded / cache / source), why a binary missed, how long.
+    print!("{}", k.report());
     Ok(ok)
 }
 
