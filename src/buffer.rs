@@ -67,12 +67,22 @@ impl Access for ReadWrite {
 
 /// Access that lets kernels read: what a `const` (or `__constant`) pointer parameter or a
 /// `read_only` image takes.
+#[diagnostic::on_unimplemented(
+    message = "the kernel reads this argument, but it was created `{Self}`",
+    label = "the kernel reads this: create it `ReadOnly` or `ReadWrite`",
+    note = "the parameter is `const` (or `__constant`, or a `read_only` image) in the kernel's OpenCL signature"
+)]
 pub trait KernelReads: Access {}
 impl KernelReads for ReadOnly {}
 impl KernelReads for ReadWrite {}
 
 /// Access that lets kernels write: what a non-`const` `__global` pointer parameter or a
 /// `write_only` image takes.
+#[diagnostic::on_unimplemented(
+    message = "the kernel writes this argument, but it was created `{Self}`",
+    label = "the kernel writes this: create it `WriteOnly` or `ReadWrite`",
+    note = "the parameter is a non-`const` `__global` pointer (or a `write_only` image) in the kernel's OpenCL signature"
+)]
 pub trait KernelWrites: Access {}
 impl KernelWrites for WriteOnly {}
 impl KernelWrites for ReadWrite {}

@@ -1,14 +1,14 @@
-//! Fuzzes everything that reads untrusted bundle bytes: `Bundle::parse`, every entry's
-//! `source()`, `decompress()` and `fingerprint()`, `scan` and `elf_section`.
+//! Fuzzes everything that reads untrusted bundle bytes: `Bundle::parse` (with its damage
+//! tolerance), every program's `source()` and kernel records, every binary's
+//! `decompress()`, `fingerprint()` and `checks()`, the tuning records, `scan`, and `section`
+//! / `bundle_region` (executables of every object format the `object` crate reads).
 //!
-//! Each input is tried twice: as is (exercising the header checks and the table checksum)
-//! and "resealed", with the table checksum recomputed over the mutated bytes, so that
-//! mutations of the tables reach the record validation instead of stopping at the checksum.
+//! Each input is tried twice: as is (exercising the header checks and the checksums) and
+//! "resealed", with all three checksums recomputed over the mutated bytes (`seal`), so that
+//! mutations of the tables reach the record validation instead of stopping at a checksum.
 #![no_main]
 
-use clbake_core::format::{
-    compute_table_checksum, elf_section, scan, Bundle, ALIGN, CHECKSUM_OFFSET, HEADER_LEN, SECTION_NAME,
-};
+use clbake_core::format::{bundle_region, scan, seal, section, Bundle, ALIGN, HEADER_LEN, SECTION_NAME};
 use libfuzzer_sys::fuzz_target;
 
 /// Uses every part of a parsed bundle and checks the invariants parsing promises.
@@ -19,16 +19,24 @@ fn exercise(b: &Bundle<'_>, input_len: usize) {
             assert_eq!(source.len() as u64, p.source_len);
         }
         assert_eq!(b.program(p.name).map(|(j, _)| j as usize <= i), Some(true));
+        for k in &p.kernels {
+            let record = k.to_record();
+            let _ = record.why_untyped();
+        }
     }
     for e in b.binaries() {
         assert!((e.program as usize) < b.programs().len());
         assert_eq!(e.program_key, b.programs()[e.program as usize].key());
         let fp = e.fingerprint().expect("fingerprints are validated by parse");
         assert_eq!(fp.hash(), e.fingerprint_hash);
+        let _ = e.checks();
         if let Ok(bytes) = e.decompress() {
             assert_eq!(bytes.len() as u64, e.uncompressed_len);
         }
         assert!(std::ptr::eq(b.find_binary(e.program, &e.fingerprint_hash).unwrap(), e));
+    }
+    for t in b.tunings() {
+        assert!((t.program as usize) < b.programs().len());
     }
 }
 
@@ -41,13 +49,9 @@ fn parse_and_exercise(data: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     parse_and_exercise(data);
 
-    if data.len() >= HEADER_LEN {
-        let mut sealed = data.to_vec();
-        let payload_offset = u64::from_le_bytes(sealed[80..88].try_into().unwrap());
-        if let Some(c) = compute_table_checksum(&sealed, payload_offset) {
-            sealed[CHECKSUM_OFFSET..HEADER_LEN].copy_from_slice(&c.0);
-            parse_and_exercise(&sealed);
-        }
+    let mut sealed = data.to_vec();
+    if seal(&mut sealed).is_ok() {
+        parse_and_exercise(&sealed);
     }
 
     for (offset, result) in scan(data) {
@@ -57,11 +61,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    if let Some(section) = elf_section(data, SECTION_NAME) {
-        for (_, result) in scan(section) {
+    if let Some(bytes) = section(data, SECTION_NAME) {
+        for (_, result) in scan(bytes) {
             if let Ok(b) = result {
                 let _ = b.programs().iter().map(|p| p.source()).count();
             }
         }
     }
+    let _ = scan(bundle_region(data)).len();
 });

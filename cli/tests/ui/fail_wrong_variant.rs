@@ -1,13 +1,13 @@
 // A variant of another kernel file does not select a dense program.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 mod kernels {
     clbake::include_kernels!();
 }
 
-use clbake::launch::{Buffer, CommandQueue};
+use clbake::{Buffer, Queue, ReadOnly, WriteOnly};
 use kernels::{Gemm, Kernels};
 
-fn calls(k: &Kernels, q: &CommandQueue, x: &Buffer<f32>, w: &Buffer<f32>, b: &Buffer<f32>, y: &mut Buffer<f32>) {
+fn calls(k: &Kernels, q: &Queue, x: &Buffer<f32, ReadOnly>, w: &Buffer<f32, ReadOnly>, b: &Buffer<f32, ReadOnly>, y: &mut Buffer<f32, WriteOnly>) {
     let _ = k.dense(Gemm::T8).dense(q, [10, 4], None, x, w, b, y, 4, 64, 10);
 }
 
