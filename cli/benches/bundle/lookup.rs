@@ -5,7 +5,7 @@
 //! match still succeeds (a decompression of any of them would fail its checksum).
 
 use crate::common::{fmt, Stat, R};
-use clbake::core::format::{Bundle, BundleWriter};
+use clbake::core::format::{Bundle, BundleWriter, ProgramSpec};
 use clbake::Fingerprint;
 use serde_json::{json, Value};
 use std::hint::black_box;
@@ -25,6 +25,8 @@ fn fingerprint(i: usize) -> Fingerprint {
         driver_version: format!("{}.{}", 500 + i / 100, i % 100),
         opencl_c_version: "OpenCL C 1.2".into(),
         address_bits: 64,
+        host_abi: "aarch64/64".into(),
+        driver_library: format!("libGLES_synthetic.so size={} build-id={i:08x}", 4_000_000 + i),
     }
 }
 
@@ -52,14 +54,14 @@ fn us(t: Instant) -> f64 {
 /// Measures one bundle size; `reps` timed repetitions.
 fn measure(entries: usize, reps: usize) -> R<Value> {
     let mut w = BundleWriter::new().with_level(3);
-    let p = w.add_program(
+    let p = w.add_program(&ProgramSpec::simple(
         "synthetic",
         "",
-        &["k".to_string()],
+        &["k"],
         "kernel void k(global float* x) { x[0] = 1.0f; }",
-    );
+    ));
     for i in 0..entries {
-        w.add_binary(p, &fingerprint(i), &payload(i));
+        w.add_binary(p, &fingerprint(i), &payload(i), &[]);
     }
     let bytes = w.to_bytes();
     let target = entries / 2;

@@ -5,7 +5,7 @@
 //! what start-up pays.
 
 use crate::common::{fmt, Stat, R};
-use clbake::core::format::{elf_section, scan};
+use clbake::core::format::{bundle_region, scan};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,7 +72,7 @@ pub fn run(sources: &[String]) -> R<Value> {
     let mut devices: BTreeMap<String, Device> = BTreeMap::new();
     for src in sources {
         let bytes = std::fs::read(src).map_err(|e| format!("cannot read {src}: {e}"))?;
-        let region = elf_section(&bytes, ".clbake").unwrap_or(&bytes);
+        let region = bundle_region(&bytes);
         for (_, bundle) in scan(region) {
             let bundle = bundle.map_err(|e| format!("{}: {e}", Path::new(src).display()))?;
             for b in bundle.binaries() {

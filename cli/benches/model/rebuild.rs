@@ -1,8 +1,8 @@
-//! No-op rebuilds: `cargo build --release` with nothing changed, timed, for this package (whose
-//! build script bakes kernels/) and for the generated model crate (512 MB embedded). The
-//! build script must not rerun: cargo's `-v` output says `Fresh` for the package instead of
-//! `Running .../build-script-build`, and the mtimes of `OUT_DIR/clbake/kernels.clbk` and of
-//! the build script's captured `output` stay the same.
+//! No-op rebuilds: `cargo build --release -p clbake-cli` with nothing changed, timed, for this
+//! package (whose build script bakes cli/kernels/) and for the generated model crate (512 MB
+//! embedded). The build script must not rerun: cargo's `-v` output says `Fresh` for the
+//! package instead of `Running .../build-script-build`, and the mtimes of
+//! `OUT_DIR/clbake/kernels.clbk` and of the build script's captured `output` stay the same.
 
 use crate::common::{self, R};
 use serde_json::{json, Value};
@@ -28,7 +28,7 @@ fn mtime(p: &Path) -> Option<f64> {
         .map(|d| d.as_secs_f64())
 }
 
-/// `OUT_DIR` of the root package's build script, from cargo's JSON messages.
+/// `OUT_DIR` of the clbake-cli package's build script, from cargo's JSON messages.
 fn out_dir(json_lines: &str) -> Option<PathBuf> {
     json_lines
         .lines()
@@ -37,7 +37,7 @@ fn out_dir(json_lines: &str) -> Option<PathBuf> {
             let root = v["reason"] == "build-script-executed"
                 && v["package_id"]
                     .as_str()
-                    .is_some_and(|id| id.contains("#clbake@"));
+                    .is_some_and(|id| id.contains("#clbake-cli@"));
             if root {
                 v["out_dir"].as_str().map(PathBuf::from)
             } else {
@@ -46,26 +46,26 @@ fn out_dir(json_lines: &str) -> Option<PathBuf> {
         })
 }
 
-/// The no-op rebuild of this package.
+/// The no-op rebuild of the clbake-cli package (the `clbake` tool, whose build script bakes).
 pub fn root() -> R<Value> {
     let repo = common::repo();
     // Bring the build up to date (another engineer's edit may be pending), and find OUT_DIR.
-    let (_, msgs, _) = cargo_in(&repo, &["build", "--release", "--message-format=json"])?;
-    let out = out_dir(&msgs).ok_or("cargo reported no build script run for the clbake package")?;
+    let (_, msgs, _) = cargo_in(&repo, &["build", "--release", "-p", "clbake-cli", "--message-format=json"])?;
+    let out = out_dir(&msgs).ok_or("cargo reported no build script run for the clbake-cli package")?;
     let bundle = out.join("clbake/kernels.clbk");
     let output = out.parent().map(|p| p.join("output")).unwrap_or_default();
     let before = (mtime(&bundle), mtime(&output));
-    let (secs, _, err) = cargo_in(&repo, &["build", "--release", "-v"])?;
+    let (secs, _, err) = cargo_in(&repo, &["build", "--release", "-p", "clbake-cli", "-v"])?;
     let after = (mtime(&bundle), mtime(&output));
     let reran = err.lines().any(|l| {
-        l.contains("Running") && l.contains("build-script-build") && l.contains("/clbake-")
+        l.contains("Running") && l.contains("build-script-build") && l.contains("/clbake-cli-")
     });
     let fresh = err
         .lines()
-        .any(|l| l.trim_start().starts_with("Fresh clbake v"));
+        .any(|l| l.trim_start().starts_with("Fresh clbake-cli v"));
     let unchanged = before == after && before.0.is_some();
     println!(
-        "[rebuild] clbake: no-op `cargo build --release` {secs:.2} s; build script rerun: {reran}; `Fresh clbake`: {fresh}; kernels.clbk and build output mtimes unchanged: {unchanged}"
+        "[rebuild] clbake-cli: no-op `cargo build --release -p clbake-cli` {secs:.2} s; build script rerun: {reran}; `Fresh clbake-cli`: {fresh}; kernels.clbk and build output mtimes unchanged: {unchanged}"
     );
     Ok(
         json!({ "seconds": secs, "build_script_reran": reran, "fresh": fresh, "mtimes_unchanged": unchanged,

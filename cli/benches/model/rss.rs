@@ -4,7 +4,7 @@
 //! and printing its memory from `/proc/self/status`.
 //!
 //! Modes of the generated binary:
-//! - `zero-copy`: `clbake::buffers::upload` straight from the embedded bytes (what clbake does);
+//! - `zero-copy`: `clbake::Buffer::from_slice` straight from the embedded bytes (what clbake does);
 //! - `heap-copy`: every tensor copied into a `Vec` first, then uploaded (an owned-tensor loader);
 //! - `file-read`: the safetensors file read with `std::fs::read`, then uploaded from that
 //!   buffer (what an app that ships weights next to the binary does).
@@ -69,8 +69,12 @@ fn write_safetensors(path: &Path, mb: usize) -> R<()> {
 }
 
 const LIB_RS: &str = r#"//! Shared body of the generated model binaries (benches/model/rss.rs).
-use clbake::buffers::upload;
+use clbake::{Buffer, ReadOnly, Session};
 use std::time::Instant;
+
+fn upload(session: &Session, data: &[f32]) -> Result<Buffer<f32, ReadOnly>, clbake::Error> {
+    Buffer::from_slice(session, data)
+}
 
 fn status() -> String {
     let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -98,7 +102,7 @@ pub fn run(mb: usize, file: &'static [u8], path: &str, tensors: &[(usize, usize)
             for &(a, b) in tensors {
                 // SAFETY (of the cast): the macro checked alignment and length at compile time.
                 let data: &[f32] = unsafe { std::slice::from_raw_parts(file[a..b].as_ptr().cast(), (b - a) / 4) };
-                buffers.push(upload(&session.context, data).expect("upload"));
+                buffers.push(upload(&session, data).expect("upload"));
             }
         }
         "heap-copy" => {
@@ -106,7 +110,7 @@ pub fn run(mb: usize, file: &'static [u8], path: &str, tensors: &[(usize, usize)
                 held.push(as_f32(&file[a..b]));
             }
             for v in &held {
-                buffers.push(upload(&session.context, v).expect("upload"));
+                buffers.push(upload(&session, v).expect("upload"));
             }
         }
         "file-read" => {
@@ -116,15 +120,15 @@ pub fn run(mb: usize, file: &'static [u8], path: &str, tensors: &[(usize, usize)
                 if bytes.as_ptr() as usize % 4 == 0 {
                     // SAFETY: aligned (checked) and a whole number of f32s (the file's offsets).
                     let data: &[f32] = unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast(), bytes.len() / 4) };
-                    buffers.push(upload(&session.context, data).expect("upload"));
+                    buffers.push(upload(&session, data).expect("upload"));
                 } else {
-                    buffers.push(upload(&session.context, &as_f32(bytes)).expect("upload"));
+                    buffers.push(upload(&session, &as_f32(bytes)).expect("upload"));
                 }
             }
         }
         other => panic!("unknown mode {other}"),
     }
-    session.queue.finish().expect("finish");
+    session.finish().expect("finish");
     let upload_ms = t.elapsed().as_secs_f64() * 1e3;
     let after = status();
     let bytes: usize = tensors.iter().map(|(a, b)| b - a).sum();

@@ -10,7 +10,7 @@
 //! whatever the values).
 
 use crate::common::{ms, R};
-use clbake::core::format::{elf_section, scan};
+use clbake::core::format::{bundle_region, scan};
 use clbake::Fingerprint;
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
@@ -61,7 +61,7 @@ pub fn specialised(binary: &[u8]) -> usize {
 pub fn prepare(source: &Path, fp: &Fingerprint, dir: &Path) -> R<Prepared> {
     let bytes =
         std::fs::read(source).map_err(|e| format!("cannot read {}: {e}", source.display()))?;
-    let region = elf_section(&bytes, ".clbake").unwrap_or(&bytes);
+    let region = bundle_region(&bytes);
     let Some((_, first)) = scan(region).into_iter().next() else {
         return Err(format!("{}: no clbake bundle in it", source.display()).into());
     };

@@ -10,7 +10,7 @@
 //! cargo bench --bench startup -- --driver nvidia --out startup-nvidia   # on an NVIDIA host
 //! cargo bench --bench startup -- --aarch64 <paths.json>                # emulated aarch64 rows
 //! ```
-//! Sections (`BENCH_SECTIONS`, comma separated, default all): `rows` (a..e), `parallel`
+//! Sections (`BENCH_SECTIONS`, comma separated, default all): `rows` (a..e, and (d) lazy), `parallel`
 //! (adds a CLBAKE_JOBS=1 row to `rows`), `lazy`, `programs`, `aarch64` (needs `--aarch64`).
 //! Runs: `BENCH_RUNS` (5) per row; aarch64: `BENCH_RUNS_AARCH64` (as BENCH_RUNS), its source
 //! row `BENCH_RUNS_AARCH64_SOURCE` (2: one takes minutes under qemu), rows
@@ -54,7 +54,7 @@ fn prepare_floor(args: &[String]) -> R<()> {
     };
     let session = clbake::Session::new(clbake::DeviceSelector::Default)?;
     std::fs::create_dir_all(dir)?;
-    let p = floor::prepare(src.as_ref(), &session.device.fingerprint, dir.as_ref())?;
+    let p = floor::prepare(src.as_ref(), &session.device().fingerprint, dir.as_ref())?;
     println!(
         "{} binaries, {} bytes, {} specialised PoCL work-group functions, in {dir}",
         p.programs, p.bytes, p.specialised
@@ -88,6 +88,7 @@ fn ratios(rows: &Value) -> Value {
         ("d_over_e", "d", "e", "<= 1.2"),
         ("d_nocache_over_e", "d_nocache", "e", ""),
         ("d_jobs1_over_d", "d_jobs1", "d", ""),
+        ("d_lazy_over_d", "d_lazy", "d", ""),
         ("e_unwarmed_over_e", "e_unwarmed", "e", ""),
         ("a_over_e", "a", "e", ""),
         ("d_nospec_over_e_nospec", "d_nospec", "e_nospec", ""),
@@ -128,7 +129,7 @@ fn orchestrate(args: &[String]) -> R<()> {
         if section("parallel") {
             keys.push("a_jobs1");
         }
-        keys.extend(["b", "c", "d", "d_nocache", "d_jobs1", "e"]);
+        keys.extend(["b", "c", "d", "d_lazy", "d_nocache", "d_jobs1", "e"]);
         if driver == Driver::Pocl {
             keys.push("e_unwarmed");
         }
@@ -211,6 +212,7 @@ fn aarch64(paths: &str, runs: usize, source_runs: usize) -> R<Value> {
         "b",
         "c",
         "d",
+        "d_lazy",
         "d_nocache",
         "d_jobs1",
         "e",

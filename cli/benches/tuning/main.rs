@@ -20,18 +20,15 @@ mod kernels {
     clbake::include_kernels!();
 }
 
-use clbake::buffers::{scratch, upload};
-use clbake::core::source::ProgramSource;
-use clbake::launch::Buffer;
-use clbake::tuner::{self, TuneOptions};
-use clbake::{Session, Tuned, Tuning};
+use clbake::core::bake::tune::{self, TuneOptions};
+use clbake::{Buffer, ReadOnly, Session, Tuned, Tuning, WriteOnly};
 use common::{env_usize, fmt, write_result, Stat, R};
 use kernels::{Conv2d, Dense, Gemm, Kernels};
 use serde_json::json;
 use std::time::Instant;
 
 /// A typed call on the kernels given.
-type Call = Box<dyn Fn(&Kernels, &Session) -> Result<(), clbake::LaunchError>>;
+type Call = Box<dyn Fn(&Kernels, &Session) -> Result<(), clbake::Error>>;
 
 /// One typed call at a tuned shape.
 struct Case {
@@ -42,8 +39,9 @@ struct Case {
     run: Call,
 }
 
-fn buffer(s: &Session, n: usize) -> R<Buffer<f32>> {
-    Ok(scratch::<f32>(&s.context, n)?)
+/// An output buffer of `n` floats (written by one case's kernel).
+fn buffer(s: &Session, n: usize) -> R<Buffer<f32, WriteOnly>> {
+    Ok(Buffer::new(s, n)?)
 }
 
 /// The calls, at the global sizes of the `// clbake:tune` lines in kernels/.
@@ -51,9 +49,9 @@ fn cases(s: &Session) -> R<Vec<Case>> {
     let big = 1 << 20;
     // Inputs (zeros) are read-only and shared; each case writes its own output.
     let zeros = vec![0f32; big];
-    let a = std::rc::Rc::new(upload(&s.context, &zeros)?);
-    let b = std::rc::Rc::new(upload(&s.context, &zeros)?);
-    let out = |n: usize| -> R<std::cell::RefCell<Buffer<f32>>> { Ok(std::cell::RefCell::new(buffer(s, n)?)) };
+    let a = std::rc::Rc::new(Buffer::<f32, ReadOnly>::from_slice(s, &zeros)?);
+    let b = std::rc::Rc::new(Buffer::<f32, ReadOnly>::from_slice(s, &zeros)?);
+    let out = |n: usize| -> R<std::cell::RefCell<Buffer<f32, WriteOnly>>> { Ok(std::cell::RefCell::new(buffer(s, n)?)) };
     let mut v: Vec<Case> = Vec::new();
     {
         let (a, b, c) = (a.clone(), b.clone(), out(256 * 256)?);
@@ -62,7 +60,7 @@ fn cases(s: &Session) -> R<Vec<Case>> {
             program: Gemm::T16.program(),
             kernel: "gemm_naive",
             global: vec![256, 256],
-            run: Box::new(move |k, s| k.gemm(Gemm::T16).gemm_naive(&s.queue, [256, 256], None, &a, &b, &mut c.borrow_mut(), 256, 256, 128).map(drop)),
+            run: Box::new(move |k, s| k.gemm(Gemm::T16).gemm_naive(s.queue(), [256, 256], None, &a, &b, &mut c.borrow_mut(), 256, 256, 128).map(drop)),
         });
     }
     {
@@ -72,7 +70,7 @@ fn cases(s: &Session) -> R<Vec<Case>> {
             program: Conv2d::Relu.program(),
             kernel: "conv2d_3x3",
             global: vec![64, 64, 16],
-            run: Box::new(move |k, s| k.conv2d(Conv2d::Relu).conv2d_3x3(&s.queue, [64, 64, 16], None, &a, &b, &bias, &mut o.borrow_mut(), 1, 8, 64, 64, 16, 1, 1, 64, 64).map(drop)),
+            run: Box::new(move |k, s| k.conv2d(Conv2d::Relu).conv2d_3x3(s.queue(), [64, 64, 16], None, &a, &b, &bias, &mut o.borrow_mut(), 1, 8, 64, 64, 16, 1, 1, 64, 64).map(drop)),
         });
     }
     {
@@ -82,7 +80,7 @@ fn cases(s: &Session) -> R<Vec<Case>> {
             program: Dense::None.program(),
             kernel: "dense",
             global: vec![256, 64],
-            run: Box::new(move |k, s| k.dense(Dense::None).dense(&s.queue, [256, 64], None, &a, &b, &bias, &mut y.borrow_mut(), 64, 512, 256).map(drop)),
+            run: Box::new(move |k, s| k.dense(Dense::None).dense(s.queue(), [256, 64], None, &a, &b, &bias, &mut y.borrow_mut(), 64, 512, 256).map(drop)),
         });
     }
     {
@@ -92,7 +90,7 @@ fn cases(s: &Session) -> R<Vec<Case>> {
             program: kernels::Program::Pool,
             kernel: "max_pool2d",
             global: vec![32, 32, 64],
-            run: Box::new(move |k, s| k.pool().max_pool2d(&s.queue, [32, 32, 64], None, &a, &mut o.borrow_mut(), 64, 64, 64, 2, 2, 32, 32).map(drop)),
+            run: Box::new(move |k, s| k.pool().max_pool2d(s.queue(), [32, 32, 64], None, &a, &mut o.borrow_mut(), 64, 64, 64, 2, 2, 32, 32).map(drop)),
         });
     }
     {
@@ -102,35 +100,16 @@ fn cases(s: &Session) -> R<Vec<Case>> {
             program: kernels::Program::Eltwise,
             kernel: "eltwise_add",
             global: vec![big],
-            run: Box::new(move |k, s| k.eltwise().eltwise_add(&s.queue, [big], None, &a, &b, &mut y.borrow_mut(), big as i32).map(drop)),
+            run: Box::new(move |k, s| k.eltwise().eltwise_add(s.queue(), [big], None, &a, &b, &mut y.borrow_mut(), big as i32).map(drop)),
         });
     }
     Ok(v)
 }
 
-/// The programs of the embedded bundle, as the tuner takes them.
-fn sources() -> R<Vec<ProgramSource>> {
-    let bundle = kernels::BUNDLE.parse()?;
-    bundle
-        .programs()
-        .iter()
-        .map(|p| {
-            Ok(ProgramSource {
-                name: p.name.to_string(),
-                file: format!("{}.cl", p.name).into(),
-                options: p.options.to_string(),
-                source: p.source()?,
-                kernels: p.kernels.iter().map(|k| k.to_string()).collect(),
-                inputs: Vec::new(),
-            })
-        })
-        .collect()
-}
-
 fn time_call(k: &Kernels, s: &Session, case: &Case) -> R<f64> {
     let t = Instant::now();
     (case.run)(k, s)?;
-    s.queue.finish()?;
+    s.finish()?;
     Ok(t.elapsed().as_secs_f64() * 1e3)
 }
 
@@ -144,10 +123,12 @@ fn main() {
 fn run() -> R<()> {
     let runs = env_usize("BENCH_RUNS", 15).max(1);
     let s = Session::from_env()?;
-    println!("device: {}", s.device.fingerprint.describe());
+    println!("device: {}", s.device().fingerprint.describe());
     let t = Instant::now();
     let opts = TuneOptions::default();
-    let (measured, _) = tuner::tune(&sources()?, &s.device, &opts, &|p, m| eprintln!("  tuned {} {} {:?}: {:?}", p.name, m.launch.kernel, m.launch.global, m.launch.local))?;
+    // The programs of the embedded bundle, as `clbake bake --tune` takes them.
+    let sources = clbake::selfbake::programs(&kernels::BUNDLE)?;
+    let (measured, _) = tune::tune(&sources, s.device(), &opts, &|p, m| eprintln!("  tuned {} {} {:?}: {:?}", p.name, m.launch.kernel, m.launch.global, m.launch.local))?;
     let tune_s = t.elapsed().as_secs_f64();
     println!("tuning: {} shapes in {tune_s:.1} s ({} reps, at most {} candidates each)", measured.len(), opts.reps, opts.max_candidates);
     let tuning = Tuning::from_entries(
@@ -163,10 +144,10 @@ fn run() -> R<()> {
             })
             .collect(),
     );
-    let tuned = Kernels::with_tuning(kernels::load(&s)?, tuning.clone(), &s);
-    let untuned = Kernels::with_tuning(kernels::load(&s)?, Tuning::none(), &s);
+    let tuned = Kernels::load(&s)?.with_tuning(tuning.clone());
+    let untuned = Kernels::load(&s)?.with_tuning(Tuning::none());
     let embedded = Kernels::load(&s)?;
-    println!("records embedded for this device: {}", embedded.tuning().len());
+    println!("records embedded for this device: {}", embedded.set().tuning().len());
     let cases = cases(&s)?;
     println!(
         "\n{:<32} {:<14} {:<14} {:>11} {:>11} {:>8}   {:<14} {:>11}",
@@ -176,7 +157,7 @@ fn run() -> R<()> {
     for case in &cases {
         let index = clbake::ProgramId::index(case.program);
         let local = tuning.best_local(index, case.kernel, &case.global).map(<[usize]>::to_vec);
-        let embedded_local = embedded.tuning().best_local(index, case.kernel, &case.global).map(<[usize]>::to_vec);
+        let embedded_local = embedded.set().tuning().best_local(index, case.kernel, &case.global).map(<[usize]>::to_vec);
         // Warm-up: the driver compiles each work-group size on first use.
         for _ in 0..2 {
             for k in [&untuned, &tuned, &embedded] {
@@ -212,6 +193,6 @@ fn run() -> R<()> {
         .iter()
         .map(|m| json!({ "kernel": m.launch.kernel, "global": m.launch.global, "local": m.launch.local, "best_ns": m.launch.best_ns, "default_ns": m.launch.default_ns, "candidates": m.candidates }))
         .collect();
-    write_result("tuning", &json!({ "device": s.device.fingerprint.describe(), "runs": runs, "tune_seconds": tune_s, "calls": rows, "records": records }))?;
+    write_result("tuning", &json!({ "device": s.device().fingerprint.describe(), "runs": runs, "tune_seconds": tune_s, "calls": rows, "records": records }))?;
     Ok(())
 }

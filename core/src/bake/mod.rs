@@ -153,7 +153,14 @@ pub fn bake(programs: &[ProgramSource], failures: &[FileFailure], plan: &Plan, p
     let ids: Vec<u32> = programs.iter().map(|p| writer.add_program(&spec(p, p.kernels.clone()))).collect();
 
     // Reuse: (program, device) pairs whose binary the previous bundle holds.
-    let previous = plan.previous.as_deref().and_then(|b| Bundle::parse(b).ok());
+    // A previous bundle with any damage is not trusted at all: full bake.
+    let previous = plan.previous.as_deref().and_then(|b| match reuse::intact(b) {
+        Ok(bundle) => Some(bundle),
+        Err(why) => {
+            report.warnings.push(format!("the previous bundle is damaged ({why}); compiling every program"));
+            None
+        }
+    });
     let fps: Vec<Hash128> = plan.devices.iter().map(|d| d.fingerprint.hash()).collect();
     let mut reused: Vec<(usize, usize)> = Vec::new();
     let mut previous_tunings = Vec::new();

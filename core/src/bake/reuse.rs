@@ -27,6 +27,19 @@ pub(crate) struct Offer<'a> {
     pub stale: Vec<String>,
 }
 
+/// `bytes` parsed, when nothing in them is damaged: every table checksum matches and every
+/// binary decompresses to its stored hash. A previous bundle is all or nothing.
+pub(crate) fn intact(bytes: &[u8]) -> Result<Bundle<'_>, String> {
+    let bundle = Bundle::parse(bytes).map_err(|e| e.to_string())?;
+    if let Some((table, why)) = bundle.damage().first() {
+        return Err(format!("{table}: {why}"));
+    }
+    for b in bundle.binaries() {
+        b.decompress().map_err(|e| e.to_string())?;
+    }
+    Ok(bundle)
+}
+
 /// Matches the programs of `bundle` against `programs` (by name, then by key).
 pub(crate) fn offer<'a>(bundle: &Bundle<'a>, programs: &[ProgramSource], keys: &[Hash128]) -> Offer<'a> {
     let mut out = Offer { binaries: Vec::new(), tunings: Vec::new(), stale: Vec::new() };
