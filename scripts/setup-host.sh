@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install what clbake needs on a Debian bookworm (amd64) host: PoCL (a CPU OpenCL device),
-# the OpenCL loader and headers, Debian's aarch64/armv7 cross toolchains, qemu-user,
+# the OpenCL loader and headers, Oclgrind (a second OpenCL implementation for the driver
+# matrix, scripts/test-drivers.sh), Debian's aarch64/armv7 cross toolchains, qemu-user,
 # OpenSSH (for the scp/ssh round-trip tests) and the Rust cross targets.
 #
 # Usage: scripts/setup-host.sh [--opencl-only] [--no-cross] [--no-ssh] [--no-rust] [--no-apt]
-#   --opencl-only   only PoCL/ocl-icd/clinfo (no cross toolchains, qemu, ssh, rust targets)
+#   --opencl-only   only PoCL/ocl-icd/clinfo (no Oclgrind, cross toolchains, qemu, ssh, rust targets)
+#   --no-oclgrind   skip Oclgrind
 #   --no-cross      skip the cross gcc/libc, qemu-user and the rustup targets
 #   --no-ssh        skip openssh-server/openssh-client
 #   --no-rust       skip `rustup target add`
@@ -18,15 +20,16 @@ set -euo pipefail
 log() { printf '[setup-host] %s\n' "$*" >&2; }
 die() { printf '[setup-host] error: %s\n' "$*" >&2; exit 1; }
 
-want_opencl=1 want_cross=1 want_ssh=1 want_rust=1 want_apt=1
+want_opencl=1 want_oclgrind=1 want_cross=1 want_ssh=1 want_rust=1 want_apt=1
 for arg in "$@"; do
     case "$arg" in
-        --opencl-only) want_cross=0 want_ssh=0 want_rust=0 ;;
+        --opencl-only) want_oclgrind=0 want_cross=0 want_ssh=0 want_rust=0 ;;
+        --no-oclgrind) want_oclgrind=0 ;;
         --no-cross) want_cross=0 ;;
         --no-ssh) want_ssh=0 ;;
         --no-rust) want_rust=0 ;;
         --no-apt) want_apt=0 ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $arg (see --help)" ;;
     esac
 done
@@ -34,6 +37,11 @@ done
 pkgs=()
 if [ "$want_opencl" = 1 ]; then
     pkgs+=(pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers clinfo pkg-config)
+fi
+if [ "$want_oclgrind" = 1 ]; then
+    # Not registered in /etc/OpenCL/vendors: scripts/test-drivers.sh points OCL_ICD_VENDORS
+    # at a folder naming /usr/lib/oclgrind/liboclgrind-rt-icd.so.
+    pkgs+=(oclgrind)
 fi
 if [ "$want_cross" = 1 ]; then
     # binutils (+ the cross ones, also pulled in by the gccs): objdump/readelf for

@@ -12,8 +12,9 @@
 #      127.0.0.1 with the aarch64 binary, the remote command run under qemu (--runner
 #      scripts/run-aarch64.sh); in a temporary copy of the repo the bundle goes into
 #      kernels/precompiled/, the next aarch64 build embeds it, the rebuilt binary loads every
-#      program from the embedded binary and is correct; a kernel edited afterwards makes the
-#      build skip its stale binary with a cargo warning.
+#      program from the embedded binary and is correct; a comment added afterwards changes
+#      nothing, a code edit makes the build skip that stale binary with a cargo warning;
+#   5. the driver matrix (scripts/test-drivers.sh) with the aarch64 build on that device.
 #
 # Usage: scripts/test-cross.sh [--no-setup]
 #   --no-setup   skip scripts/setup-host.sh / setup-zig.sh (they are idempotent and quick
@@ -324,15 +325,32 @@ embedded_check "$BIN_COPY" ""
 step "4f. the rebuilt aarch64 binary loads every program from the embedded binary"
 check_demo "$BIN_COPY" embedded embedded
 
-step "4g. a kernel edited after the bake: its binary is stale, skipped with a cargo warning"
+step "4g. a comment edit after the bake: the precompiled binary stays fresh and embedded"
 STALE_FILE=cli/kernels/softmax.cl STALE_PROGRAM=softmax
-printf '\n// test-cross: edited after the bake (%s)\n' "$(date -u +%FT%TZ)" >>"$COPY/$STALE_FILE"
+printf '\n// test-cross: a comment added after the bake (%s)\n' "$(date -u +%FT%TZ)" >>"$COPY/$STALE_FILE"
+build_copy comment
+! grep -q 'pocl-aarch64.clbk: skipped' "$WORK/build-comment.log" || die "a comment made the bundle stale: $(grep 'pocl-aarch64.clbk: skipped' "$WORK/build-comment.log")"
+embedded_check "$BIN_COPY" ""
+
+step "4h. a code edit after the bake: that binary is stale, skipped with a cargo warning"
+cp "$REPO/$STALE_FILE" "$COPY/$STALE_FILE"
+# A change the token stream sees: one more statement at the top of the first kernel body.
+python3 - "$COPY/$STALE_FILE" <<'EOF'
+import re, sys
+p = sys.argv[1]; s = open(p).read()
+s2 = re.sub(r"(__kernel[^{]*\{)", r"\1\n    barrier(CLK_LOCAL_MEM_FENCE);", s, count=1)
+assert s2 != s, "no kernel body found"
+open(p, "w").write(s2)
+EOF
 build_copy stale
-grep 'warning: .*pocl-aarch64.clbk: skipped 1 stale binary' "$WORK/build-stale.log" || die "no cargo warning about the stale binary in $WORK/build-stale.log"
+grep 'warning: .*pocl-aarch64.clbk: skipped 1 stale entry' "$WORK/build-stale.log" || die "no cargo warning about the stale binary in $WORK/build-stale.log"
 grep 'warning: .*pocl-aarch64.clbk: skipped' "$WORK/build-stale.log" | grep -q ": $STALE_PROGRAM\$" || die "the stale warning does not name $STALE_PROGRAM alone"
 embedded_check "$BIN_COPY" "$STALE_PROGRAM"
 check_demo "$BIN_COPY" stale embedded "$STALE_PROGRAM=source"
 cp "$REPO/$STALE_FILE" "$COPY/$STALE_FILE"   # the next run's sync would do it too
+
+step "5. the driver matrix on the emulated aarch64 PoCL (scripts/test-drivers.sh)"
+run "$REPO/scripts/test-drivers.sh" "aarch64=$BIN_A64"
 
 end_step
 printf '\n[test-cross] all cross checks passed in %s s; step timings:\n' "$(secs "$T_START" "$(now)")"

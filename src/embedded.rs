@@ -1,5 +1,6 @@
 //! [`Embedded`]: the bytes of a bundle, tied to the program list generated for it.
 
+use crate::Error;
 use clbake_core::format::{Bundle, FormatError};
 use std::marker::PhantomData;
 
@@ -57,6 +58,29 @@ impl<P> Embedded<P> {
     /// Parses (and validates) the bundle's header and tables; decompresses nothing.
     pub fn parse(&self) -> Result<Bundle<'static>, FormatError> {
         Bundle::parse(self.bytes)
+    }
+}
+
+impl<P: ProgramId> Embedded<P> {
+    /// Bundle bytes read at run time standing in for this one — a bundle baked on the board
+    /// with `--clbake-bake` or `clbake bake --remote`, tried before it is embedded — for the
+    /// same typed code. Accepted only when it holds exactly the same programs, each with the
+    /// same program key (same source tokens and options), so every kernel index the
+    /// generated methods use still means the same kernel. Its binaries and tuning records
+    /// are its own.
+    pub fn replaced_by(&self, bytes: Vec<u8>) -> Result<Embedded<P>, Error> {
+        let ours = self.parse().map_err(Error::Bundle)?;
+        let theirs = Bundle::parse(&bytes).map_err(|e| Error::Replacement { detail: e.to_string() })?;
+        let (a, b) = (ours.programs(), theirs.programs());
+        if a.len() != b.len() {
+            return Err(Error::Replacement { detail: format!("{} program(s) expected, {} found", a.len(), b.len()) });
+        }
+        if let Some((x, y)) = a.iter().zip(b).find(|(x, y)| x.name != y.name || x.key != y.key) {
+            let why = if x.name != y.name { format!("program `{}` where `{}` was expected", y.name, x.name) } else { format!("program `{}` was baked from another source or options", x.name) };
+            return Err(Error::Replacement { detail: why });
+        }
+        drop(theirs);
+        Ok(Embedded::new(Box::leak(bytes.into_boxed_slice())))
     }
 }
 

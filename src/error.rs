@@ -45,6 +45,13 @@ pub enum Error {
     /// can be read. Rebuild the executable (or copy it again: the file is damaged).
     #[error("the embedded kernel bundle is unreadable ({0}): the executable is damaged; copy or build it again")]
     Bundle(#[source] FormatError),
+    /// A bundle read at run time cannot stand in for the embedded one
+    /// ([`Embedded::replaced_by`](crate::Embedded::replaced_by)): damaged, or other programs.
+    #[error("the replacement bundle cannot be used: {detail}")]
+    Replacement {
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The bundle does not hold the programs the generated code expects.
     #[error("the bundle holds other programs than the code was generated for ({detail}): use the `BUNDLE` of the same `include_kernels!`")]
     WrongBundle {

@@ -71,7 +71,9 @@ impl Engine {
         let mut report = CacheReport::disabled();
         let mut no_cache = MissReason::Disabled;
         let mut cache = None;
-        let mut serial = super::schedule::known_serial(fingerprint);
+        // A driver known to crash under concurrency loads one program at a time, unless
+        // CLBAKE_JOBS asks for more (then the parallel sentinel is the safety net).
+        let mut serial = super::schedule::known_serial(fingerprint) && opts.jobs == 0;
         if let Some(dir) = &opts.cache_dir {
             report = CacheReport { state: CacheState::Enabled, dir: Some(dir.clone()), detail: None, events: Vec::new() };
             match DiskCache::open(dir, fingerprint) {

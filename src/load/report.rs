@@ -104,7 +104,10 @@ impl fmt::Display for MissReason {
             MissReason::Disabled => f.write_str("disabled"),
             MissReason::NoBinaries => f.write_str("no binary in the bundle (built without an OpenCL device)"),
             MissReason::FingerprintMismatch { diff } => {
-                match diff.iter().find(|d| matches!(d.field, "driver_library" | "host_abi")) {
+                // A headline only for the same device under another library or ABI; another
+                // device is just another device.
+                let same_device = !diff.iter().any(|d| matches!(d.field, "platform_name" | "device_name"));
+                match diff.iter().find(|d| same_device && matches!(d.field, "driver_library" | "host_abi")) {
                     Some(d) => write!(f, "no binary for this device: {}; ", d.meaning())?,
                     None => f.write_str("no binary for this device; ")?,
                 }

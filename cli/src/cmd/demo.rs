@@ -1,7 +1,7 @@
 //! `clbake demo`: the digits CNN served from embedded kernels and weights.
 
 use anyhow::{bail, Context as _, Result};
-use clbake::{Buffer, Event, LoadOptions, LoadPath, ReadOnly, ReadWrite, Session};
+use clbake::{Buffer, Embedded, Event, LoadOptions, LoadPath, ReadOnly, ReadWrite, Session};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -145,9 +145,14 @@ fn argmax(row: &[f32]) -> usize {
 
 /// Runs the demo on the session's device: programs created at their first launch (only the
 /// three the network runs), or all up front with `eager`.
-pub fn run(session: &Session, opts: &LoadOptions, eager: bool) -> Result<DemoReport> {
+/// Runs the demo: loads the kernels (from `bundle` when given, else the embedded bundle),
+/// classifies the first `images` test images (all when `None`), compares with the reference.
+pub fn run(session: &Session, opts: &LoadOptions, eager: bool, bundle: Option<Embedded<Program>>, images: Option<usize>) -> Result<DemoReport> {
     let total = Instant::now();
-    let k = Kernels::with_options(session, opts, eager).context("loading the embedded kernels")?;
+    let k = match bundle {
+        Some(b) => Kernels::with_bundle(session, b, opts, eager).context("loading the kernels of the bundle")?,
+        None => Kernels::with_options(session, opts, eager).context("loading the embedded kernels")?,
+    };
     let programs_ms = total.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let weights = Weights {
@@ -158,9 +163,10 @@ pub fn run(session: &Session, opts: &LoadOptions, eager: bool) -> Result<DemoRep
         fcw: Buffer::from_slice(session, digits::fc_weight().data)?,
         fcb: Buffer::from_slice(session, digits::fc_bias().data)?,
     };
-    let images = digits_test::images();
-    let n = images.shape[0];
-    let input = Buffer::from_slice(session, images.data)?;
+    let all = digits_test::images();
+    let n = images.map_or(all.shape[0], |m| m.clamp(1, all.shape[0]));
+    let per_image = all.data.len() / all.shape[0];
+    let input = Buffer::from_slice(session, &all.data[..n * per_image])?;
     session.finish()?;
     let weight_upload_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();

@@ -1,6 +1,6 @@
 //! `clbake demo`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clbake::{DeviceSelector, LoadOptions, Session};
 use std::process::ExitCode;
 
@@ -17,6 +17,15 @@ pub struct Args {
     /// first launch.
     #[arg(long)]
     eager: bool,
+    /// Load the kernels from this bundle instead of the embedded one (a bundle of the same
+    /// programs baked on another device, e.g. with `clbake bake` or `--clbake-bake`): try a
+    /// board's bundle before embedding it.
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<std::path::PathBuf>,
+    /// Classify only the first N test images (default: all 450): for slow devices such as
+    /// simulators.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=450))]
+    images: Option<u64>,
 }
 
 /// Runs the demo; exit code 3 when results disagree with the reference.
@@ -26,7 +35,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => DeviceSelector::from_env()?,
     };
     let session = Session::new(selector)?;
-    let report = super::demo::run(&session, &LoadOptions::from_env()?, args.eager)?;
+    let bundle = match &args.bundle {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Some(super::kernels::BUNDLE.replaced_by(bytes).with_context(|| format!("{}: not a bundle of the demo's 14 programs (bake cli/kernels, or `clbake --clbake-bake FILE`)", path.display()))?)
+        }
+        None => None,
+    };
+    let images = args.images.map(|n| n as usize);
+    let report = super::demo::run(&session, &LoadOptions::from_env()?, args.eager, bundle, images)?;
     if args.json {
         super::print_json(&report)?;
     } else {

@@ -35,6 +35,22 @@ pub fn bundle_fix(e: &FormatError) -> &'static str {
     }
 }
 
+/// The causes of `e`, outermost first, joined with `: `; a cause whose text the level above
+/// already shows is left out, so no cause is printed twice.
+fn chain_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let t = cause.to_string();
+        if !out.contains(&t) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&t);
+        }
+    }
+    out
+}
+
 /// The text printed on stderr for a failed command.
 pub fn render(e: &anyhow::Error) -> String {
     if let Some(Error::Build { program, device, options, log }) = e.chain().find_map(|c| c.downcast_ref::<Error>()) {
@@ -52,7 +68,7 @@ pub fn render(e: &anyhow::Error) -> String {
             log.trim_end()
         );
     }
-    let text = format!("{e:#}");
+    let text = chain_text(e);
     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
     let mut out = format!("error: {first}");
     if let Some(f) = format_error(e) {

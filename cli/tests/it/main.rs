@@ -9,6 +9,7 @@ mod build;
 mod cache;
 mod cli;
 mod demo;
+mod drivers;
 mod example;
 mod faults;
 mod kernels;
