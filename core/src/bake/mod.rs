@@ -379,7 +379,11 @@ fn merge_precompiled(
             if ours.contains(&f.entry.fingerprint_hash) {
                 continue;
             }
-            writer.add_binary_entry(ids[f.program], &f.entry).map_err(|source| BakeError::Precompiled { path: path.clone(), source })?;
+            if let Err(e) = writer.add_binary_entry(ids[f.program], &f.entry) {
+                let device = f.entry.fingerprint().map(|d| d.describe()).unwrap_or_default();
+                warnings.push(format!("{}: the binary of `{}` for {device} is damaged ({e}); skipped, re-bake it on the device", path.display(), programs[f.program].name));
+                continue;
+            }
             if reuse::better(&kernels[f.program], &f.kernels) {
                 kernels[f.program] = f.kernels.clone();
             }
