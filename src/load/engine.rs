@@ -400,7 +400,7 @@ fn crash_check(c: &DiskCache, name: &str, stem: &str, events: &mut Vec<CacheEven
     if crashes.is_quarantined(stem) {
         let marker = c.device_dir().join(format!("{stem}.embedded.quarantine"));
         let why = std::fs::read_to_string(&marker).unwrap_or_default();
-        return Err(MissReason::CrashSentinel { detail: format!("quarantined ({}) in {}; `clbake cache clear` resets", why.trim(), marker.display()) });
+        return Err(MissReason::Quarantined { detail: format!("{} ({}; `clbake cache clear` resets)", why.trim(), marker.display()) });
     }
     Ok(())
 }

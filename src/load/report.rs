@@ -90,6 +90,12 @@ pub enum MissReason {
         /// Which process, and what happens to the binary now.
         detail: String,
     },
+    /// The embedded binary was quarantined for this device by an earlier start (it crashed
+    /// a process, or gave wrong results): skipped without trying it again.
+    Quarantined {
+        /// Why, and where the marker is (`clbake cache clear` lifts it).
+        detail: String,
+    },
     /// A kernel of the program failed to run from this binary and the program was rebuilt
     /// from source ([`KernelSet::recover`](crate::KernelSet::recover)).
     ExecutionFailed {
@@ -124,6 +130,7 @@ impl fmt::Display for MissReason {
             MissReason::Unavailable { detail } => write!(f, "cache unavailable: {detail}"),
             MissReason::Insecure { detail } => write!(f, "cache entry ignored, not trusted: {detail}"),
             MissReason::CrashSentinel { detail } => write!(f, "a previous process crashed loading this binary: {detail}"),
+            MissReason::Quarantined { detail } => write!(f, "quarantined for this device: {detail}"),
             MissReason::ExecutionFailed { detail } => write!(f, "a kernel failed to run from this binary: {detail}"),
         }
     }

@@ -451,7 +451,7 @@ fn an_embedded_binary_that_crashed_the_process_is_skipped_from_then_on() {
     let third = demo(cache, &[]);
     for name in &crashed {
         let p = program(&third, name);
-        assert_eq!(miss_kinds(p, "embedded"), ["crash_sentinel"], "{p}");
+        assert_eq!(miss_kinds(p, "embedded"), ["quarantined"], "{p}");
         assert_eq!(p["path"], "cache", "{p}");
     }
     // `cache clear` lifts the quarantine.

@@ -16,4 +16,5 @@ mod kernels;
 mod load;
 mod reference;
 mod remote;
+mod trust;
 mod typed;
