@@ -128,12 +128,13 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
-    /// Another failure of clbake's OpenCL layer.
+    /// Another failure of clbake's OpenCL layer (boxed, as the large rare variants are, so
+    /// that `Result<_, Error>` stays small).
     #[error(transparent)]
-    OpenCl(ClError),
+    OpenCl(Box<ClError>),
     /// A bake (self-bake) failed.
     #[error(transparent)]
-    Bake(#[from] clbake_core::bake::BakeError),
+    Bake(Box<clbake_core::bake::BakeError>),
 }
 
 impl fmt::Debug for Error {
@@ -150,8 +151,14 @@ impl From<ClError> for Error {
             ClError::NoSuchDevice { index, count } => Error::NoSuchDevice { index, count },
             ClError::Api { call, code } => Error::Api { call, code },
             ClError::Build { program, options, device, log, .. } => Error::Build { program, device, options, log },
-            other => Error::OpenCl(other),
+            other => Error::OpenCl(Box::new(other)),
         }
+    }
+}
+
+impl From<clbake_core::bake::BakeError> for Error {
+    fn from(e: clbake_core::bake::BakeError) -> Self {
+        Error::Bake(Box::new(e))
     }
 }
 

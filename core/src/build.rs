@@ -54,9 +54,9 @@ pub enum BuildError {
     /// The kernel directory cannot be read, or an option or pattern is wrong.
     #[error(transparent)]
     Source(#[from] SourceError),
-    /// Programs failed to compile, or OpenCL failed.
+    /// Programs failed to compile, or OpenCL failed (boxed: it is large, and rare).
     #[error(transparent)]
-    Bake(#[from] BakeError),
+    Bake(Box<BakeError>),
     /// A `CLBAKE_*` variable holds a value that cannot be used.
     #[error(transparent)]
     Env(#[from] EnvError),
@@ -69,6 +69,12 @@ pub enum BuildError {
     /// Writing the bundle failed.
     #[error(transparent)]
     Write(#[from] crate::atomic::WriteError),
+}
+
+impl From<BakeError> for BuildError {
+    fn from(e: BakeError) -> Self {
+        BuildError::Bake(Box::new(e))
+    }
 }
 
 /// What a bake did, for logs and tests.

@@ -107,7 +107,7 @@ pub(crate) fn work_sizes(kernel: &Kernel, device: &DeviceInfo, required: Option<
     if local.len() != global.len() || local.contains(&0) {
         return Err(format!("local size {} must have {} dimension(s) of at least 1, as the global size {}", sizes(local), global.len(), sizes(global)));
     }
-    if let Some(d) = (0..global.len()).find(|&d| global[d] % local[d] != 0) {
+    if let Some(d) = (0..global.len()).find(|&d| !global[d].is_multiple_of(local[d])) {
         let up = global[d].div_ceil(local[d]) * local[d];
         return Err(format!(
             "global size {} is not a multiple of local size {} in dimension {d} ({} % {} = {}): round the global size up to {up} there (and have the kernel skip indices past {}), or pass local = None",

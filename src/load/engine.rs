@@ -261,7 +261,7 @@ impl Engine {
         let peeked = c.peek(prog.name, &key);
         report.verify_ms += ms(t);
         if let Ok(binary) = peeked {
-            match self.from_cache(i, c, &binary, report) {
+            match self.load_cache_entry(i, c, &binary, report) {
                 Ok(built) => return Ok(Ok(built)),
                 Err(reason) => {
                     let why = format!("{reason}");
@@ -293,7 +293,7 @@ impl Engine {
         let found = c.lookup(prog.name, &key, events);
         report.verify_ms += ms(t);
         match found {
-            Ok(binary) => match self.from_cache(i, c, &binary, report) {
+            Ok(binary) => match self.load_cache_entry(i, c, &binary, report) {
                 Ok(built) => Ok(Ok(built)),
                 Err(reason) => {
                     c.remove(prog.name, &path, &reason.to_string(), CacheEventKind::Removed, events);
@@ -310,7 +310,7 @@ impl Engine {
 
     /// Hands a verified cache entry to the driver under a crash sentinel. Its known answers
     /// are not replayed: the entry was compiled by this device's own driver.
-    fn from_cache(&self, i: usize, c: &DiskCache, binary: &[u8], report: &mut ProgramReport) -> Result<BuiltProgram, MissReason> {
+    fn load_cache_entry(&self, i: usize, c: &DiskCache, binary: &[u8], report: &mut ProgramReport) -> Result<BuiltProgram, MissReason> {
         let prog = &self.programs()[i];
         let t = Instant::now();
         let guard = Sentinel::arm(c.device_dir(), &stem(prog.name, &prog.key), Source::Cache);

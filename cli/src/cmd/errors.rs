@@ -11,7 +11,7 @@ use clbake::Error;
 /// The OpenCL error in `e`'s chain.
 fn cl_error(e: &anyhow::Error) -> Option<&ClError> {
     e.chain().find_map(|c| c.downcast_ref::<ClError>().or_else(|| match c.downcast_ref::<Error>() {
-        Some(Error::OpenCl(cl)) => Some(cl),
+        Some(Error::OpenCl(cl)) => Some(&**cl),
         _ => None,
     }))
 }

@@ -206,7 +206,7 @@ impl Header {
         if self.total_len > available as u64 {
             return Err(FormatError::Truncated { what: "bundle", offset: 0, needed: self.total_len, available: available as u64 });
         }
-        if self.total_len % ALIGN as u64 != 0 {
+        if !self.total_len.is_multiple_of(ALIGN as u64) {
             return Err(FormatError::corrupted("header", format!("total_len {} not a multiple of {ALIGN}", self.total_len)));
         }
         let regions = [

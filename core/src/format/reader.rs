@@ -72,7 +72,9 @@ impl<'a> Bundle<'a> {
         let bytes = &bytes[..header.total_len as usize];
         let region = |off: u64, len: u64| &bytes[off as usize..(off + len) as usize];
         let payload = region(header.payload_offset, header.payload_len);
-        // Records of a minor this reader knows must not carry unknown trailing bytes.
+        // Records of a minor this reader knows must not carry unknown trailing bytes
+        // (FORMAT_MINOR is 0 today, so this is `==` until a minor adds fields).
+        #[allow(clippy::absurd_extreme_comparisons)]
         let strict = header.minor <= FORMAT_MINOR;
         let info = {
             let mut c = Cursor::new(region(header.info_offset, header.info_len), header.info_offset);

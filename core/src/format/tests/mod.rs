@@ -29,7 +29,7 @@ pub(crate) fn fp(n: u32) -> Fingerprint {
             "x86_64/64".to_string(),
             "libpocl.so.2 size=1 build-id=ab".to_string(),
         ],
-        if n % 2 == 0 { 64 } else { 32 },
+        if n.is_multiple_of(2) { 64 } else { 32 },
     )
 }
 

@@ -7,13 +7,15 @@ use super::*;
 use crate::format::{section, scan, FormatError, TuningEntry, HEADER_LEN, MAGIC};
 
 /// Everything a reader can get out of a bundle, each payload as it decoded (or not).
+/// One binary as read back: program, fingerprint hash, fingerprint, known answers, bytes.
+type BinaryContents = (u32, Hash128, Option<Fingerprint>, Option<Vec<KnownAnswer>>, Option<Vec<u8>>);
+
 #[derive(Clone, Debug, PartialEq)]
 struct Contents {
     info: String,
     /// Name, key, kernels, source.
     programs: Vec<(String, Hash128, Vec<KernelRecord>, Option<String>)>,
-    /// Program, fingerprint hash, fingerprint, known answers, binary.
-    binaries: Vec<(u32, Hash128, Option<Fingerprint>, Option<Vec<KnownAnswer>>, Option<Vec<u8>>)>,
+    binaries: Vec<BinaryContents>,
     tunings: Vec<(u32, Hash128, TunedLaunch)>,
     damage: Vec<Table>,
 }
