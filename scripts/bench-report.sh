@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The benchmark report in one command: builds in release mode, runs every bench, writes
-# BENCHMARKS.md and docs/bench-startup.png. 10 to 20 minutes on 2 cores once the build caches
+# BENCHMARKS.md and docs/bench-startup.png. 15 to 25 minutes on 2 cores once the build caches
 # are warm; the first run in a target dir also builds every dependency for aarch64 and bakes on
-# the emulated device (add 10 to 15 minutes), and a change to kernels/ re-bakes (3 minutes).
+# the emulated device (add 10 to 15 minutes), and a change to cli/kernels/ re-bakes (3 minutes).
 #
-# Usage: scripts/bench-report.sh [--quick] [--no-aarch64] [--no-model]
-#   --quick       smoke run: 2 runs per row, models of 1 and 16 MiB, 32 synthetic programs
+# Usage: scripts/bench-report.sh [--quick] [--no-aarch64] [--no-model] [--no-devloop]
+#   --quick       smoke run: 2 runs per row, models of 1 and 16 MiB, 32 synthetic programs,
+#                 one run of each developer-loop step
 #   --no-aarch64  skip the emulated aarch64 rows
 #   --no-model    skip the model-size section (the slowest build)
+#   --no-devloop  skip the developer loop (a cold build of examples/hello-kernels with all its
+#                 dependencies in a temporary target dir, then rebuilds and cold bakes: 5-10 min)
 # Env: CARGO_TARGET_DIR (default <repo>/target), BENCH_RUNS (5), BENCH_RUNS_AARCH64 (5),
 #      BENCH_RUNS_AARCH64_SOURCE (2: a source start takes minutes under qemu),
 #      BENCH_AARCH64_ROWS (a,d,d_jobs1,e,e_unwarmed), BENCH_MODEL_SIZES_MB (1,4,16,64,256,512),
-#      BENCH_SYNTH_PROGRAMS (128), PYTHON (python3).
+#      BENCH_SYNTH_PROGRAMS (128), BENCH_DEVLOOP_RUNS (3), BENCH_DEVLOOP_LIBRARIES (none: kernel
+#      directories to bake cold too), PYTHON (python3).
 #
 # What it controls: each bench runs alone (they time start-up); PoCL's kernel cache is off in
 # every timed process except where a row measures it. The builds here run with an empty
@@ -28,19 +32,21 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 log() { printf '[bench-report] %s\n' "$*" >&2; }
 
-quick=0 aarch64=1 want_model=1
+quick=0 aarch64=1 want_model=1 want_devloop=1
 for arg in "$@"; do
     case "$arg" in
         --quick) quick=1 ;;
         --no-aarch64) aarch64=0 ;;
         --no-model) want_model=0 ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --no-devloop) want_devloop=0 ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) log "unknown argument: $arg (see --help)"; exit 2 ;;
     esac
 done
 if [ "$quick" = 1 ]; then
     export BENCH_RUNS=${BENCH_RUNS:-2} BENCH_RUNS_AARCH64=${BENCH_RUNS_AARCH64:-2} BENCH_RUNS_AARCH64_SOURCE=${BENCH_RUNS_AARCH64_SOURCE:-1}
     export BENCH_MODEL_SIZES_MB=${BENCH_MODEL_SIZES_MB:-1,16} BENCH_SYNTH_PROGRAMS=${BENCH_SYNTH_PROGRAMS:-32}
+    export BENCH_DEVLOOP_RUNS=${BENCH_DEVLOOP_RUNS:-1}
 fi
 
 PYTHON=${PYTHON:-python3}
@@ -75,7 +81,7 @@ step() {
 
 # Paths of bench executables from `cargo bench --no-run --message-format=json`.
 bench_exes() {
-    cargo bench --no-run --bench startup --bench bundle --bench model --message-format=json \
+    cargo bench -p clbake-cli --no-run --bench startup --bench bundle --bench model --bench devloop --message-format=json \
         | "$PYTHON" -c '
 import json, sys
 for line in sys.stdin:
@@ -97,7 +103,7 @@ step build build_host
 
 A64="$R/aarch64-paths.json"
 if [ "$aarch64" = 1 ]; then
-    step aarch64-build "$REPO/benches/aarch64-build.sh" "$A64"
+    step aarch64-build "$REPO/cli/benches/aarch64-build.sh" "$A64"
 else
     "$PYTHON" -c 'import json,sys; json.dump({"skipped": "--no-aarch64"}, open(sys.argv[1], "w"))' "$A64"
 fi
@@ -120,6 +126,12 @@ else
     step rebuild env BENCH_SECTIONS=rebuild "$(exe model)"
 fi
 unset POCL_CACHE_DIR
+
+# The developer loop: builds of a copy of examples/hello-kernels in its own temporary target
+# dir (PoCL kernel cache off, set by the bench), then cold bakes of cli/kernels.
+if [ "$want_devloop" = 1 ]; then
+    step devloop "$(exe devloop)" --clbake "$T/release/clbake"
+fi
 
 # Metadata for the report.
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
@@ -150,5 +162,5 @@ if ! "$PYTHON" -c 'import matplotlib' 2>/dev/null; then
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install --quiet matplotlib \
         || log "pip install matplotlib failed: the report will have no chart"
 fi
-"$PYTHON" "$REPO/benches/report.py" "$R" "$REPO/BENCHMARKS.md" "$REPO/docs/bench-startup.png"
+"$PYTHON" "$REPO/cli/benches/report.py" "$R" "$REPO/BENCHMARKS.md" "$REPO/docs/bench-startup.png"
 log "done in $(printf '%.0f' "$elapsed") s: BENCHMARKS.md, docs/bench-startup.png (raw results in $R)"

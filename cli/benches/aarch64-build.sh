@@ -3,22 +3,22 @@
 #   - the clbake CLI for aarch64 with aarch64 PoCL binaries embedded, and
 #   - the startup bench for aarch64 (its floor child runs under qemu too).
 #
-# Usage: benches/aarch64-build.sh OUT_JSON
+# Usage: cli/benches/aarch64-build.sh OUT_JSON
 #   writes {"clbake": PATH, "bench": PATH, "bundle": PATH, ...} to OUT_JSON, or
 #   {"skipped": "why"} when the cross toolchain, qemu or the sysroot is missing (exit 0).
 #
 # How: a cross build embeds binaries only from kernels/precompiled/*.clbk (it cannot run
 # aarch64 code at build time). So: copy the working tree to <target>/bench/aarch64/src (the
-# repository's own kernels/precompiled/ stays untouched), cross-build clbake there, let it bake
-# its embedded sources on the emulated aarch64 PoCL device (`clbake bake` under
+# repository's own cli/kernels/precompiled/ stays untouched), cross-build clbake there, let it
+# bake its embedded sources on the emulated aarch64 PoCL device (`clbake bake` under
 # scripts/run-aarch64.sh, PoCL kernel cache off and empty), put that bundle into the copy's
-# kernels/precompiled/ and cross-build again. The bake is redone only when the kernel sources,
+# cli/kernels/precompiled/ and cross-build again. The bake is redone only when the kernel sources,
 # the sysroot or clbake-core's sources change.
 set -euo pipefail
 
 log() { printf '[aarch64-build] %s\n' "$*" >&2; }
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=${1:?usage: benches/aarch64-build.sh OUT_JSON}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+OUT=${1:?usage: cli/benches/aarch64-build.sh OUT_JSON}
 T=${CARGO_TARGET_DIR:-$REPO/target}
 export CARGO_TARGET_DIR=$T
 W=$T/bench/aarch64
@@ -61,7 +61,7 @@ for f in files:
 for root, dirs, names in os.walk(dst):
     for n in names:
         rel = os.path.relpath(os.path.join(root, n), dst)
-        if rel not in want and rel != "kernels/precompiled/pocl-aarch64.clbk":
+        if rel not in want and rel != "cli/kernels/precompiled/pocl-aarch64.clbk":
             os.remove(os.path.join(root, n))
 ' "$REPO" "$SRC"
 [ -f "$SRC/Cargo.toml" ] || skip "could not copy the working tree to $SRC"
@@ -69,12 +69,12 @@ for root, dirs, names in os.walk(dst):
 # 2. Bake on the emulated device when the kernels or the sysroot changed.
 # What the bake depends on: the kernels, the sysroot, and clbake-core's bake code (which
 # launches it runs before capturing, for one).
-hash=$( (cd "$SRC/kernels" && cat ./*.cl ./*.h 2>/dev/null; head -n1 "$SYSROOT/.clbake-sysroot" 2>/dev/null; find "$SRC/core/src" -name '*.rs' | sort | xargs cat) | sha256sum | cut -c1-16)
+hash=$( (cd "$SRC/cli/kernels" && find . -name '*.cl' -o -name '*.h' | sort | xargs cat; head -n1 "$SYSROOT/.clbake-sysroot" 2>/dev/null; find "$SRC/core/src" -name '*.rs' | sort | xargs cat) | sha256sum | cut -c1-16)
 BUNDLE=$W/pocl-aarch64.clbk
 bake_s=null
 if [ ! -f "$BUNDLE" ] || [ "$(cat "$W/bake.stamp" 2>/dev/null)" != "$hash" ]; then
     log "cross-building clbake (sources only) to bake on the emulated device"
-    rm -f "$SRC/kernels/precompiled/pocl-aarch64.clbk"
+    rm -f "$SRC/cli/kernels/precompiled/pocl-aarch64.clbk"
     (cd "$SRC" && cargo build --release --target "$TRIPLE" -p clbake-cli --bin clbake) >&2
     rm -rf "$W/pocl-bake"
     mkdir -p "$W/pocl-bake"
@@ -88,13 +88,13 @@ if [ ! -f "$BUNDLE" ] || [ "$(cat "$W/bake.stamp" 2>/dev/null)" != "$hash" ]; th
 else
     log "reusing $BUNDLE (kernels and sysroot unchanged)"
 fi
-cmp -s "$BUNDLE" "$SRC/kernels/precompiled/pocl-aarch64.clbk" 2>/dev/null || cp -p "$BUNDLE" "$SRC/kernels/precompiled/pocl-aarch64.clbk"
+cmp -s "$BUNDLE" "$SRC/cli/kernels/precompiled/pocl-aarch64.clbk" 2>/dev/null || cp -p "$BUNDLE" "$SRC/cli/kernels/precompiled/pocl-aarch64.clbk"
 
 # 3. Build again, now embedding the aarch64 binaries; and the startup bench for the floor.
 log "cross-building clbake and the startup bench with the aarch64 bundle embedded"
 t0=$(date +%s.%N)
 (cd "$SRC" && cargo build --release --target "$TRIPLE" -p clbake-cli --bin clbake) >&2
-bench=$(cd "$SRC" && cargo bench --no-run --target "$TRIPLE" --bench startup --message-format=json 2>/dev/null \
+bench=$(cd "$SRC" && cargo bench -p clbake-cli --no-run --target "$TRIPLE" --bench startup --message-format=json 2>/dev/null \
     | "$PYTHON" -c '
 import json, sys
 for line in sys.stdin:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns the bench results (<target>/bench/results/*.json) into BENCHMARKS.md and the chart.
 
-Usage: benches/report.py RESULTS_DIR OUT_MD OUT_PNG
+Usage: cli/benches/report.py RESULTS_DIR OUT_MD OUT_PNG
 Run by scripts/bench-report.sh. The NVIDIA section of an existing OUT_MD (between the
 `nvidia:begin` and `nvidia:end` markers) is kept unless RESULTS_DIR has startup-nvidia.json.
 """
@@ -26,6 +26,7 @@ meta = load("meta") or {}
 startup = load("startup") or {}
 bundle = load("bundle") or {}
 model = load("model") or {}
+devloop = load("devloop") or {}
 nvidia = load("startup-nvidia")
 
 
@@ -60,13 +61,14 @@ def kib_to_mib(v):
     return None if v is None else v / 1024.0
 
 
-ROW_ORDER = ["a", "a_jobs1", "b", "c", "d", "d_nocache", "d_jobs1", "e", "e_unwarmed", "d_nospec", "e_nospec"]
+ROW_ORDER = ["a", "a_jobs1", "b", "c", "d", "d_lazy", "d_nocache", "d_jobs1", "e", "e_unwarmed", "d_nospec", "e_nospec"]
 ROW_NAME = {
     "a": "(a) source, driver cache off",
     "a_jobs1": "(a) with CLBAKE_JOBS=1",
     "b": "(b) source, driver's own cache warm",
     "c": "(c) clbake disk-cache hit",
     "d": "(d) clbake embedded binary",
+    "d_lazy": "(d) lazy (default)",
     "d_nocache": "(d) embedded, disk cache off",
     "d_jobs1": "(d) embedded, one loading thread",
     "e_unwarmed": "(e) floor, baked --no-warm",
@@ -210,12 +212,15 @@ if host.get("rows"):
 w("## Start-up: the demo's 14 programs, PoCL x86_64")
 w("")
 if host:
-    w(f"Device: {device_line(host)}. The demo (`clbake demo --json`) loads every program of its bundle, uploads the "
-      f"weights and classifies {host.get('images', '?')} images; *first inference* is that first forward pass. "
+    w(f"Device: {device_line(host)}. The demo (`clbake demo --json --eager`) loads every program of its bundle, uploads the "
+      f"weights and classifies {host.get('images', '?')} images; *first inference* is that first forward pass; "
+      "*programs ready* is the wall time of the load call. "
       "PoCL's kernel cache is off (`POCL_KERNEL_CACHE=0`) except in (b), which uses a fresh `POCL_CACHE_DIR` warmed "
       "by one run. (c) is the second and later runs with `CLBAKE_EMBEDDED=off CLBAKE_CACHE_DIR=<dir>`. (d) runs with "
       "default options (disk cache enabled in an empty directory, so crash sentinels are written); (d) disk cache off "
-      "skips the sentinels. (e) is a separate process that only calls OpenCL: the same uncompressed binaries, read into "
+      "skips the sentinels. (d) lazy (default) is the demo without `--eager`, as it runs by default: the load call "
+      "only opens the bundle, and each program is created from its embedded binary at its first launch, so the first "
+      "inference includes creating the three programs the network runs (of 14). (e) is a separate process that only calls OpenCL: the same uncompressed binaries, read into "
       "memory before the clock starts, then `clCreateProgramWithBinary` + `clBuildProgram` + `clCreateKernel` for each, "
       "then the demo's five launches.")
     w("")
@@ -245,7 +250,7 @@ if a64.get("rows"):
     w(f"Device: {device_line(a64)}, run with `scripts/run-aarch64.sh` (qemu-aarch64-static, aarch64 PoCL sysroot). "
       f"The aarch64 bundle was baked on the emulated device by the cross-built `clbake bake` "
       f"({'this run, ' + num(b.get('bake_s')) + ' s' if b.get('bake_s') else 'reused from an earlier run: kernels unchanged'}) "
-      "and embedded by a second cross build (`benches/aarch64-build.sh`). Same rows and environment as above, "
+      "and embedded by a second cross build (`cli/benches/aarch64-build.sh`). Same rows and environment as above, "
       "runs per row as listed (a start from source takes minutes under qemu, so that row has fewer).")
     w("")
     w(rows_table(a64))
@@ -277,9 +282,9 @@ elif kept:
     w(kept)
 else:
     w("*To be filled by the lead from a run on the NVIDIA machine:* build there, then "
-      "`cargo bench --bench startup -- --driver nvidia --out startup-nvidia` (rows (a)–(e); cold rows set "
+      "`cargo bench -p clbake-cli --bench startup -- --driver nvidia --out startup-nvidia` (rows (a)–(e); cold rows set "
       "`CUDA_CACHE_DISABLE=1`, (b) warms a fresh `CUDA_CACHE_PATH`), copy `startup-nvidia.json` into "
-      "`<target>/bench/results/` and rerun `benches/report.py`, or write the figures here by hand "
+      "`<target>/bench/results/` and rerun `cli/benches/report.py`, or write the figures here by hand "
       "(GPU model, driver, rows (a)–(e), warm driver cache). Text between the markers survives regeneration.")
 w("<!-- nvidia:end -->")
 w("")
@@ -337,10 +342,10 @@ if lazy:
     w(f"A synthetic bundle of {synth.get('programs')} programs (generated `.cl` files, two kernels each, baked with "
       f"`clbake bake --kernels DIR`: {synth.get('bundle_bytes', 0):,} bytes"
       f"{', baked in ' + num(synth.get('bake_s')) + ' s this run' if synth.get('bake_s') else ''}), loaded from a file "
-      "with `Embedded::from_vec`. Eager: `Programs::load` creates every program. Lazy: `LazyPrograms::new` (new in "
-      "`src/lazy.rs`) parses the tables only and creates a program on its first `kernel()` call. Time to first "
-      "kernel = from the load call until the first kernel of program 0 is ready (context excluded); first run = "
-      "enqueue of that kernel on 4096 floats + finish.")
+      "with `Embedded::from_vec`. Eager: `KernelSet::load_eager` creates every program. Lazy: `KernelSet::load` "
+      "parses the tables only and creates a program at the first launch of one of its kernels. Time to first "
+      "kernel = from the load call until the first kernel of program 0 is ready to launch (context excluded); first "
+      "run = setting its arguments, enqueue on 4096 floats + finish.")
     w("")
     w("| mode | time to first kernel, ms (min / median) | first run, ms (median) | programs created | from source |")
     w("| --- | ---: | ---: | ---: | ---: |")
@@ -454,9 +459,10 @@ w("### No-op rebuild")
 w("")
 if reb:
     c = reb.get("clbake") or {}
-    w(f"`cargo build --release` right after a build, nothing changed: **{num(c.get('seconds'))} s** for this package. "
+    w(f"`cargo build --release -p clbake-cli` right after a build, nothing changed: **{num(c.get('seconds'))} s** for "
+      "the package of the `clbake` tool, whose build script bakes its 14 demo programs. "
       f"Build script rerun: **{'yes' if c.get('build_script_reran') else 'no'}** (cargo `-v` "
-      f"{'prints `Fresh clbake`' if c.get('fresh') else 'does not print `Fresh clbake`'}); "
+      f"{'prints `Fresh clbake-cli`' if c.get('fresh') else 'does not print `Fresh clbake-cli`'}); "
       f"mtimes of `OUT_DIR/clbake/kernels.clbk` and of the build script's `output` "
       f"{'unchanged' if c.get('mtimes_unchanged') else 'CHANGED'} "
       f"({num(c.get('mtime_before', [None])[0], 3)} before, {num(c.get('mtime_after', [None])[0], 3)} after).")
@@ -466,6 +472,78 @@ if reb:
         w(f"The generated model crate (binaries embedding up to {max(reb.get('model_sizes_mb') or [0])} MiB): "
           f"no-op rebuild {num(mc.get('seconds'))} s, {mc.get('compiled')} crates compiled.")
     w("")
+else:
+    w("Not measured in this run.")
+    w("")
+
+# ---- developer loop
+dl = devloop.get("loop") or {}
+bakes = devloop.get("bake") or []
+w("## Developer loop")
+w("")
+if dl.get("steps") or bakes:
+    DL_ORDER = ["first_build", "first_build_deps_ready", "noop", "comment_edit", "code_edit", "main_edit"]
+    if dl.get("steps"):
+        steps = dl["steps"]
+        w(f"A copy of `{dl.get('crate', 'examples/hello-kernels')}` ({dl.get('programs', '?')} programs) in a temporary "
+          "directory, its path dependencies pointing at this checkout, built with `cargo build --release -vv` into its own "
+          "target directory, with `POCL_KERNEL_CACHE=0` and `CLBAKE_CACHE_DIR=off`. Each figure is the wall time of "
+          f"cargo; (b) to (e) ran {dl.get('runs', '?')} times, interleaved, (a) and (a') once. (c) appends a comment "
+          f"line to `{dl.get('edited_kernel', 'kernels/saxpy.cl')}`; (d) edits the code of that kernel (same result, "
+          "new tokens); (e) adds an item to `src/main.rs`. *Compiled / reused* is what the build script's summary line "
+          "says (`clbake: N program(s): C compiled, R reused ...`); *bake* is the time that line reports, *rest* the "
+          "median wall time less the median bake (cargo, compiling the build script and the crate, linking). "
+          f"Load average {devloop.get('load_start', '?')} at the start of the bench, {devloop.get('load_end', '?')} "
+          "at the end.")
+        w("")
+        w("| step | runs | seconds (min / median) | bake, s (median) | rest, s | programs compiled / reused | build script |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+        for key in DL_ORDER:
+            r = steps.get(key)
+            if not r:
+                continue
+            counts = "–" if r.get("compiled") is None else f"{r['compiled']} / {r['reused']}"
+            ran = "ran" if r.get("build_script_ran") else "fresh"
+            extra = f", {r['crates_compiled']} crates compiled" if key == "first_build" and r.get("crates_compiled") else ""
+            total, bake = med(r.get("seconds")), med(r.get("bake_s"))
+            rest = None if total is None else total - (bake if bake is not None and not math.isnan(bake) else 0)
+            w(f"| {r.get('label', key)} | {(r.get('seconds') or {}).get('n', '–')} | {mm(r.get('seconds'))} | "
+              f"{num(bake)} | {num(rest)} | {counts} | {ran}{extra} |")
+        w("")
+        for u in dl.get("unexpected") or []:
+            w(f"- Unexpected: {u}")
+        if dl.get("unexpected"):
+            w("")
+    for b in bakes:
+        if b.get("skipped"):
+            w(f"Cold bake of `{b.get('kernels')}`: skipped: {b['skipped']}")
+            w("")
+            continue
+        j1, dft = b.get("jobs1") or {}, b.get("default") or {}
+        w(f"Cold bake of `{b.get('kernels')}` ({b.get('programs')} programs): `clbake bake --kernels {b.get('kernels')} "
+          f"-o X --full{' --keep-going' if b.get('keep_going') else ''}`, {b.get('runs')} run(s) each way, interleaved, "
+          "one bake at a time, PoCL's kernel cache off. `--jobs 1` compiles in the `clbake` process; the default starts "
+          f"compile workers, one process per core ({b.get('workers')} here), because PoCL compiles one program at a time "
+          "per process.")
+        w("")
+        w("| compiles | wall, s (min / median) | bake, s (median) | compiled | failed |")
+        w("| --- | ---: | ---: | ---: | ---: |")
+        w(f"| `--jobs 1` (one process) | {mm(j1.get('seconds'))} | {num(med(j1.get('bake_seconds')))} | {j1.get('compiled', '–')} | {j1.get('failed', '–')} |")
+        w(f"| default ({b.get('workers')} worker processes) | {mm(dft.get('seconds'))} | {num(med(dft.get('bake_seconds')))} | {dft.get('compiled', '–')} | {dft.get('failed', '–')} |")
+        w("")
+        w(f"Ratio `--jobs 1` ÷ default: **{num(b.get('ratio'))}x** (wall), {num(b.get('ratio_bake'))}x (bake time).")
+        w("")
+    goals = devloop.get("goals") or []
+    if goals:
+        w("Goals of issue #14 on this machine:")
+        w("")
+        w("| goal | measured (median) | verdict |")
+        w("| --- | ---: | --- |")
+        for g in goals:
+            unit = "x" if g.get("key") == "bake_ratio" else " s"
+            verdict = "–" if g.get("met") is None else ("**met**" if g["met"] else "**missed**")
+            w(f"| {g.get('goal')} | {num(g.get('value'))}{unit} | {verdict} |")
+        w("")
 else:
     w("Not measured in this run.")
     w("")
@@ -506,9 +584,9 @@ w("## How to reproduce")
 w("")
 w("`scripts/bench-report.sh` (about 20 minutes on 2 cores; `--quick` for a smoke run). It builds in release mode "
   "with an empty `POCL_CACHE_DIR` (so the embedded PoCL binaries do not depend on this machine's PoCL cache), "
-  "cross-builds the aarch64 pieces (`benches/aarch64-build.sh`), runs the `startup`, `bundle` and `model` benches "
-  "(`benches/`, `harness = false`; each writes `<target>/bench/results/*.json`) and renders this file with "
-  "`benches/report.py`. Benches run one at a time, never in CI.")
+  "cross-builds the aarch64 pieces (`cli/benches/aarch64-build.sh`), runs the `startup`, `bundle`, `model` and "
+  "`devloop` benches (`cli/benches/`, `harness = false`; each writes `<target>/bench/results/*.json`) and renders "
+  "this file with `cli/benches/report.py`. Benches run one at a time, never in CI.")
 w("")
 steps = meta.get("steps") or []
 if steps:

@@ -4,7 +4,7 @@
 //! - `size`: compressed vs raw size per device, zstd levels 3/9/19/22 and trained dictionaries.
 //!
 //! ```text
-//! cargo bench --bench bundle -- --bundle target/release/clbake [--bundle other.clbk ...]
+//! cargo bench -p clbake-cli --bench bundle -- --bundle target/release/clbake [--bundle other.clbk ...]
 //! ```
 //! `BENCH_SECTIONS=lookup,size` picks sections. Results: `<target>/bench/results/bundle.json`.
 

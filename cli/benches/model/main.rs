@@ -5,7 +5,7 @@
 //!   generated model crate.
 //!
 //! ```text
-//! BENCH_MODEL_SIZES_MB=1,16,256 cargo bench --bench model
+//! BENCH_MODEL_SIZES_MB=1,16,256 cargo bench -p clbake-cli --bench model
 //! ```
 //! Do not run it under `cargo bench` and another cargo command on the same target directory
 //! at once: it runs cargo itself (`scripts/bench-report.sh` runs the built binary directly).

@@ -5,10 +5,10 @@
 //!
 //! Run through `scripts/bench-report.sh`, or directly:
 //! ```text
-//! cargo bench --bench startup                    # everything, PoCL on this host
-//! BENCH_SECTIONS=rows BENCH_RUNS=3 cargo bench --bench startup
-//! cargo bench --bench startup -- --driver nvidia --out startup-nvidia   # on an NVIDIA host
-//! cargo bench --bench startup -- --aarch64 <paths.json>                # emulated aarch64 rows
+//! cargo bench -p clbake-cli --bench startup                    # everything, PoCL on this host
+//! BENCH_SECTIONS=rows BENCH_RUNS=3 cargo bench -p clbake-cli --bench startup
+//! cargo bench -p clbake-cli --bench startup -- --driver nvidia --out startup-nvidia   # on an NVIDIA host
+//! cargo bench -p clbake-cli --bench startup -- --aarch64 <paths.json>                # emulated aarch64 rows
 //! ```
 //! Sections (`BENCH_SECTIONS`, comma separated, default all): `rows` (a..e, and (d) lazy), `parallel`
 //! (adds a CLBAKE_JOBS=1 row to `rows`), `lazy`, `programs`, `aarch64` (needs `--aarch64`).

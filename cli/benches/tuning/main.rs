@@ -6,8 +6,8 @@
 //! the NVIDIA H200 bundle baked with `--tune`; none for a device never tuned).
 //!
 //! ```text
-//! cargo bench --bench tuning                  # PoCL on this host
-//! BENCH_RUNS=21 cargo bench --bench tuning    # more timed calls per configuration
+//! cargo bench -p clbake-cli --bench tuning                  # PoCL on this host
+//! BENCH_RUNS=21 cargo bench -p clbake-cli --bench tuning    # more timed calls per configuration
 //! ```
 //! Per call: wall time of the typed call plus `clFinish` (what an application waits for),
 //! median over `BENCH_RUNS` (default 15) after a warm-up that lets the driver compile each
