@@ -201,7 +201,9 @@ pub struct LoadReport {
     pub device: Fingerprint,
     /// Time to parse the bundle's tables.
     pub parse_ms: f64,
-    /// Wall time of the whole load.
+    /// Wall time of the loads so far: parsing the bundle, each eager load or preload as a
+    /// whole (programs loaded side by side count once), and each program created at its
+    /// first launch.
     pub total_ms: f64,
     /// One entry per program loaded (all of them after an eager load; with lazy loading,
     /// the programs created so far), in bundle order.

@@ -13,7 +13,7 @@ use clbake_core::format::SignatureOrigin;
 use opencl3::kernel::Kernel;
 use opencl3::program::Program;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -76,6 +76,9 @@ pub struct KernelSet<P> {
     in_flight: AtomicUsize,
     /// Serialises loads on drivers that crash under concurrency.
     serial_lock: Mutex<()>,
+    /// Wall time spent loading so far, in nanoseconds: each eager load or preload as a
+    /// whole, plus each program created at its first launch.
+    load_ns: AtomicU64,
     started: Instant,
     _programs: PhantomData<fn() -> P>,
 }
@@ -93,7 +96,7 @@ impl<P: ProgramId> KernelSet<P> {
         }
         let tuning = Tuning::from_bundle(&engine.bundle, &session.device().fingerprint);
         let slots = engine.programs().iter().map(|_| Slot { state: Mutex::new(State::Unloaded), report: Mutex::new(None), loading: Mutex::new(()) }).collect();
-        Ok(KernelSet { engine, slots, tuning, in_flight: AtomicUsize::new(0), serial_lock: Mutex::new(()), started: Instant::now(), _programs: PhantomData })
+        Ok(KernelSet { engine, slots, tuning, in_flight: AtomicUsize::new(0), serial_lock: Mutex::new(()), load_ns: AtomicU64::new(0), started: Instant::now(), _programs: PhantomData })
     }
 
     /// [`load`](Self::load), then creates every program now (embedded binaries on several
@@ -113,6 +116,16 @@ impl<P: ProgramId> KernelSet<P> {
     }
 
     fn load_indices(&self, which: &[usize]) {
+        let t = Instant::now();
+        self.load_indices_untimed(which);
+        self.add_load_time(t);
+    }
+
+    fn add_load_time(&self, since: Instant) {
+        self.load_ns.fetch_add(u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    fn load_indices_untimed(&self, which: &[usize]) {
         let todo: Vec<usize> = which.iter().copied().filter(|&i| matches!(*self.slots[i].state.lock().unwrap_or_else(|e| e.into_inner()), State::Unloaded)).collect();
         for o in super::schedule::load_all(&self.engine, &todo) {
             let i = self.engine.programs().iter().position(|p| p.name == o.report.name).unwrap_or(usize::MAX);
@@ -188,7 +201,9 @@ impl<P: ProgramId> KernelSet<P> {
         }
         let overlapping = self.in_flight.fetch_add(1, Ordering::SeqCst) > 0;
         let _parallel = overlapping.then(|| self.engine.cache.as_ref().and_then(|c| crate::cache::sentinel::Sentinel::arm(c.device_dir(), crate::cache::sentinel::ALL, crate::cache::sentinel::Source::Parallel)));
+        let t = Instant::now();
         let outcome = self.load_one(i);
+        self.add_load_time(t);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.store(i, slot, outcome)
     }
@@ -309,7 +324,7 @@ impl<P: ProgramId> KernelSet<P> {
         LoadReport {
             device: self.engine.session.device().fingerprint.clone(),
             parse_ms: self.engine.parse_ms,
-            total_ms: self.engine.parse_ms + programs.iter().map(|p| p.total_ms).sum::<f64>(),
+            total_ms: self.engine.parse_ms + self.load_ns.load(Ordering::Relaxed) as f64 / 1e6,
             programs,
             cache: self.engine.cache_report(),
             serial: self.engine.serial,
