@@ -120,12 +120,22 @@ enum Spread {
     Processes(usize),
 }
 
-/// The spread for `jobs` compiles: worker processes when there are several compiles, more
-/// than one core (or `plan.jobs`) and a worker command; otherwise this process, one compile
-/// at a time (threads gain nothing on PoCL and crash Oclgrind).
+/// The spread for `jobs` compiles: this process, one compile at a time (threads gain
+/// nothing on PoCL, whose compiler lock serialises them, and crash Oclgrind), or worker
+/// processes. `plan.jobs` > 1 asks for that many workers; by default (0) there is one per
+/// core when every device is a CPU device (compiling is CPU work there, and each process
+/// has its own compiler lock), and none for GPUs: on an NVIDIA H200 the 14 programs of
+/// clbake's library baked in 3.8 s in one process, 4.3 s on 4 workers and 6.7 s on 16
+/// (every worker pays for its own driver start-up).
 fn spread(plan: &Plan, compiles: usize) -> Spread {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let n = if plan.jobs == 0 { cores } else { plan.jobs }.min(compiles);
+    let cpu_only = !plan.devices.is_empty() && plan.devices.iter().all(|d| d.device_type == "CPU");
+    let n = match plan.jobs {
+        0 if cpu_only => cores,
+        0 => 1,
+        n => n,
+    }
+    .min(compiles);
     match &plan.workers {
         Some(_) if n > 1 => Spread::Processes(n),
         _ => Spread::InProcess,
