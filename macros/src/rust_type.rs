@@ -1,75 +1,15 @@
 //! OpenCL parameter types as Rust types, and OpenCL and file names as Rust identifiers.
 
-use clbake_core::clc::{AccessQualifier, AddressSpace, ImageKind, ParamType, ScalarKind, ValueType};
+use clbake_core::clc::ParamType;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
-/// The Rust type of a scalar element.
-fn scalar(k: ScalarKind) -> Option<TokenStream> {
-    Some(match k {
-        ScalarKind::Char => quote!(i8),
-        ScalarKind::UChar => quote!(u8),
-        ScalarKind::Short => quote!(i16),
-        ScalarKind::UShort => quote!(u16),
-        ScalarKind::Int => quote!(i32),
-        ScalarKind::UInt => quote!(u32),
-        ScalarKind::Long => quote!(i64),
-        ScalarKind::ULong => quote!(u64),
-        ScalarKind::Half => quote!(::clbake::Half),
-        ScalarKind::Float => quote!(f32),
-        ScalarKind::Double => quote!(f64),
-        _ => return None,
-    })
-}
-
-/// `float` -> `f32`, `float4` -> `[f32; 4]`, `float3` -> `[f32; 4]` (OpenCL stores 4).
-pub(crate) fn value(t: ValueType) -> Option<TokenStream> {
-    let s = scalar(t.scalar)?;
-    Some(if t.width == 1 {
-        s
-    } else {
-        let n = proc_macro2::Literal::usize_unsuffixed(t.storage_width());
-        quote!([#s; #n])
-    })
-}
-
-fn image_type(kind: ImageKind) -> Option<TokenStream> {
-    Some(match kind {
-        ImageKind::Image1d => quote!(::clbake::Image1d),
-        ImageKind::Image1dArray => quote!(::clbake::Image1dArray),
-        ImageKind::Image2d => quote!(::clbake::Image2d),
-        ImageKind::Image2dArray => quote!(::clbake::Image2dArray),
-        ImageKind::Image3d => quote!(::clbake::Image3d),
-        _ => return None,
-    })
-}
-
-/// The Rust type of a kernel argument (see the table in `clbake::launch`).
+/// The Rust type of a kernel argument, from core's one table
+/// ([`ParamType::rust_type`]), as tokens.
 pub(crate) fn param(ty: &ParamType) -> Option<TokenStream> {
-    Some(match ty {
-        ParamType::Pointer { space: AddressSpace::Local, elem, .. } => {
-            let e = value(*elem)?;
-            quote!(::clbake::Local<#e>)
-        }
-        ParamType::Pointer { elem, is_const, space } => {
-            let e = value(*elem)?;
-            if *is_const || *space == AddressSpace::Constant {
-                quote!(&::clbake::Buffer<#e, impl ::clbake::KernelReads>)
-            } else {
-                quote!(&mut ::clbake::Buffer<#e, impl ::clbake::KernelWrites>)
-            }
-        }
-        ParamType::Value(v) => value(*v)?,
-        ParamType::Image { kind, access } => {
-            let t = image_type(*kind)?;
-            match access {
-                AccessQualifier::WriteOnly => quote!(&mut #t<impl ::clbake::KernelWrites>),
-                AccessQualifier::ReadWrite => quote!(&mut #t<::clbake::ReadWrite>),
-                _ => quote!(&#t<impl ::clbake::KernelReads>),
-            }
-        }
-        ParamType::Sampler => quote!(&::clbake::Sampler),
-    })
+    let text = ty.rust_type()?;
+    let parsed: syn::Type = syn::parse_str(&text).ok()?;
+    Some(quote!(#parsed))
 }
 
 /// `name` as a snake-case identifier: `boxFilter3x3` -> `box_filter3x3`, `nchw/pool_layer`
@@ -155,21 +95,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn types() {
+    fn types_parse_as_tokens() {
+        use clbake_core::clc::{AccessQualifier, AddressSpace, ImageKind, ScalarKind, ValueType};
         let v = |scalar, width| ValueType { scalar, width };
         let s = |t: Option<TokenStream>| t.unwrap().to_string();
-        assert_eq!(s(value(v(ScalarKind::Float, 1))), "f32");
-        assert_eq!(s(value(v(ScalarKind::Float, 3))), "[f32 ; 4]");
-        assert_eq!(s(value(v(ScalarKind::UChar, 16))), "[u8 ; 16]");
+        assert_eq!(s(param(&ParamType::Value(v(ScalarKind::Float, 3)))), "[f32 ; 4]");
         let ptr = |space, is_const| ParamType::Pointer { space, elem: v(ScalarKind::Int, 1), is_const };
         assert_eq!(s(param(&ptr(AddressSpace::Global, true))), "& :: clbake :: Buffer < i32 , impl :: clbake :: KernelReads >");
         assert_eq!(s(param(&ptr(AddressSpace::Global, false))), "& mut :: clbake :: Buffer < i32 , impl :: clbake :: KernelWrites >");
-        assert_eq!(s(param(&ptr(AddressSpace::Constant, false))), "& :: clbake :: Buffer < i32 , impl :: clbake :: KernelReads >");
         assert_eq!(s(param(&ptr(AddressSpace::Local, false))), ":: clbake :: Local < i32 >");
         assert_eq!(s(param(&ParamType::Value(v(ScalarKind::Half, 2)))), "[:: clbake :: Half ; 2]");
         let img = |access| ParamType::Image { kind: ImageKind::Image2d, access };
-        assert_eq!(s(param(&img(AccessQualifier::ReadOnly))), "& :: clbake :: Image2d < impl :: clbake :: KernelReads >");
         assert_eq!(s(param(&img(AccessQualifier::WriteOnly))), "& mut :: clbake :: Image2d < impl :: clbake :: KernelWrites >");
+        assert!(param(&ParamType::Image { kind: ImageKind::Image2dDepth, access: AccessQualifier::ReadOnly }).is_none());
     }
 
     #[test]

@@ -5,30 +5,12 @@
 use super::args::{ArgDesc, KernelArg};
 use super::sizes;
 use clbake_core::cl::DeviceInfo;
-use clbake_core::clc::{classify, AccessQualifier, AddressSpace, ParamInfo, ParamType, ValueType};
+use clbake_core::clc::{classify, short_rust_type, AccessQualifier, AddressSpace, ParamInfo, ParamType, ValueType};
 use opencl3::kernel::Kernel;
 
+/// The Rust type of a value, as a message shows it (`f32`, `[f32; 4]`, `Half`).
 fn rust_name(t: ValueType) -> String {
-    use clbake_core::clc::ScalarKind::*;
-    let s = match t.scalar {
-        Char => "i8",
-        UChar => "u8",
-        Short => "i16",
-        UShort => "u16",
-        Int => "i32",
-        UInt => "u32",
-        Long => "i64",
-        ULong => "u64",
-        Half => "half::f16",
-        Float => "f32",
-        Double => "f64",
-        _ => "?",
-    };
-    if t.width == 1 {
-        s.to_string()
-    } else {
-        format!("[{s}; {}]", t.storage_width())
-    }
+    short_rust_type(&t.rust_type())
 }
 
 fn arg_text(d: &ArgDesc) -> String {

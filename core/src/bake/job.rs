@@ -51,6 +51,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// Program `prog` failed on `device`, as `log` says.
+    pub(crate) fn of(prog: &ProgramSource, device: &DeviceInfo, log: String) -> Self {
+        Failure { program: prog.name.clone(), file: prog.file.clone(), options: prog.options.clone(), device: device.fingerprint.describe(), log }
+    }
+
     /// The first line of the log that says `error` (else its first line): what the progress
     /// line and summaries show.
     pub fn first_error(&self) -> &str {
@@ -108,7 +113,7 @@ pub fn compile(context: &Context, device: &DeviceInfo, prog: &ProgramSource, set
             ClError::Build { log, .. } => log,
             other => other.to_string(),
         };
-        Failure { program: prog.name.clone(), file: prog.file.clone(), options: prog.options.clone(), device: device.fingerprint.describe(), log }
+        Failure::of(prog, device, log)
     };
     let built = cl::build_from_source(context, device.id, &prog.name, &prog.source, &prog.options).map_err(fail)?;
     let kernels = driver_kernels(&built, device, prog);

@@ -350,7 +350,7 @@ fn compile_all(
 }
 
 fn lost(p: &ProgramSource, d: &DeviceInfo) -> Failure {
-    Failure { program: p.name.clone(), file: p.file.clone(), options: p.options.clone(), device: d.fingerprint.describe(), log: "no result came back from the compile".into() }
+    Failure::of(p, d, "no result came back from the compile".into())
 }
 
 /// Adds the fresh binaries of every `dir/*.clbk` to `writer`; stale ones (sources changed)

@@ -157,7 +157,7 @@ fn write_result(path: &Path, prog: &ProgramSource, device: &DeviceInfo, result: 
 
 /// Reads a result written by [`write_result`].
 fn read_result(path: &Path, prog: &ProgramSource, device: &DeviceInfo) -> Result<Compiled, Failure> {
-    let fail = |log: String| Failure { program: prog.name.clone(), file: prog.file.clone(), options: prog.options.clone(), device: device.fingerprint.describe(), log };
+    let fail = |log: String| Failure::of(prog, device, log);
     let bytes = std::fs::read(path).map_err(|e| fail(format!("the compile worker's result {} is unreadable: {e}", path.display())))?;
     let bundle = Bundle::parse(&bytes).map_err(|e| fail(format!("the compile worker's result is damaged: {e}")))?;
     let mut lines = bundle.info().lines();
@@ -242,32 +242,8 @@ pub(crate) fn run(
     tuned: &[(usize, usize, TunedLaunch)],
     done: &(dyn Fn(usize, Result<Compiled, Failure>) + Sync),
 ) -> Result<(), String> {
-    let dir = scratch_dir().map_err(|e| format!("cannot create a scratch directory for the compile workers: {e}"))?;
-    let result = run_in(&dir, cmd, count, programs, devices, jobs, settings, tuned, done);
-    let _ = std::fs::remove_dir_all(&dir);
-    result
-}
-
-fn scratch_dir() -> std::io::Result<PathBuf> {
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("clbake-bake-{}-{n}", std::process::id()));
-    std::fs::create_dir(&dir)?;
-    Ok(dir)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_in(
-    dir: &Path,
-    cmd: &WorkerCommand,
-    count: usize,
-    programs: &[ProgramSource],
-    devices: &[DeviceInfo],
-    jobs: &[(usize, usize)],
-    settings: JobSettings,
-    tuned: &[(usize, usize, TunedLaunch)],
-    done: &(dyn Fn(usize, Result<Compiled, Failure>) + Sync),
-) -> Result<(), String> {
+    let scratch = Scratch::new().map_err(|e| format!("cannot create a scratch directory for the compile workers: {e}"))?;
+    let dir = scratch.0.as_path();
     let job = dir.join("job.clbk");
     let mut w = BundleWriter::new().with_level(1).with_info(job_info(settings, devices));
     for p in programs {
@@ -298,7 +274,7 @@ fn run_in(
                                 // This slot gives up; others (or slot 0) take the rest.
                                 queue.lock().unwrap_or_else(|e| e.into_inner()).push_front(i);
                                 if slot == 0 {
-                                    let fail = |j: usize| Failure { program: programs[jobs[j].0].name.clone(), file: programs[jobs[j].0].file.clone(), options: programs[jobs[j].0].options.clone(), device: devices[jobs[j].1].fingerprint.describe(), log: e.clone() };
+                                    let fail = |j: usize| Failure::of(&programs[jobs[j].0], &devices[jobs[j].1], e.clone());
                                     while let Some(j) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
                                         done(j, Err(fail(j)));
                                     }
@@ -319,7 +295,7 @@ fn run_in(
                         Err(why) => {
                             worker = None;
                             restarts += 1;
-                            let f = Failure { program: prog.name.clone(), file: prog.file.clone(), options: prog.options.clone(), device: devices[d].fingerprint.describe(), log: why };
+                            let f = Failure::of(prog, &devices[d], why);
                             done(i, Err(f));
                         }
                     }
@@ -331,6 +307,26 @@ fn run_in(
         }
     });
     Ok(())
+}
+
+/// The workers' scratch directory (the job bundle, one result file per compile), removed
+/// when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> std::io::Result<Self> {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("clbake-bake-{}-{n}", std::process::id()));
+        std::fs::create_dir(&dir)?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[cfg(test)]

@@ -70,8 +70,8 @@ pub use macros::{is_device_dependent, DEVICE_DEPENDENT_NAMES, DEVICE_DEPENDENT_P
 pub use pp::{evaluate_condition, preprocess, Preprocessed};
 pub use token::{Doubt, LineMap, Tok};
 pub use types::{
-    classify, AccessQualifier, AddressQualifier, AddressSpace, ImageKind, KernelInfo, ParamInfo, ParamType, ScalarKind, TypeQualifiers,
-    ValueType,
+    classify, short_rust_type, AccessQualifier, AddressQualifier, AddressSpace, ImageKind, KernelInfo, ParamInfo, ParamType, ScalarKind,
+    TypeQualifiers, ValueType,
 };
 
 use std::collections::BTreeMap;

@@ -325,7 +325,79 @@ pub enum ParamType {
     Sampler,
 }
 
+impl ValueType {
+    /// The Rust type a typed method takes for a value of this type, written with full
+    /// paths: `f32`, `[f32; 4]` (`float3` is stored as 4), `::clbake::Half`. The one table
+    /// the proc macro, the launch checks and `clbake inspect` share.
+    pub fn rust_type(self) -> String {
+        let s = match self.scalar {
+            ScalarKind::Char => "i8",
+            ScalarKind::UChar => "u8",
+            ScalarKind::Short => "i16",
+            ScalarKind::UShort => "u16",
+            ScalarKind::Int => "i32",
+            ScalarKind::UInt => "u32",
+            ScalarKind::Long => "i64",
+            ScalarKind::ULong => "u64",
+            ScalarKind::Half => "::clbake::Half",
+            ScalarKind::Float => "f32",
+            ScalarKind::Double => "f64",
+        };
+        if self.width == 1 {
+            s.to_string()
+        } else {
+            format!("[{s}; {}]", self.storage_width())
+        }
+    }
+}
+
+impl ImageKind {
+    /// The `clbake` image type for this kind (`::clbake::Image2d`), `None` for buffer images.
+    pub fn rust_type(self) -> Option<&'static str> {
+        Some(match self {
+            ImageKind::Image1d => "::clbake::Image1d",
+            ImageKind::Image1dArray => "::clbake::Image1dArray",
+            ImageKind::Image2d => "::clbake::Image2d",
+            ImageKind::Image2dArray => "::clbake::Image2dArray",
+            ImageKind::Image3d => "::clbake::Image3d",
+            _ => return None,
+        })
+    }
+}
+
+/// A Rust type from [`ParamType::rust_type`] or [`ValueType::rust_type`] as people write
+/// it in code that imports clbake's types: without the `::clbake::` paths.
+pub fn short_rust_type(full: &str) -> String {
+    full.replace("::clbake::", "")
+}
+
 impl ParamType {
+    /// The Rust type a typed method takes for this parameter, with full paths (see
+    /// [`ValueType::rust_type`]): `&::clbake::Buffer<f32, impl ::clbake::KernelReads>` for a
+    /// `const` (or `__constant`) pointer, `&mut ::clbake::Buffer<f32, impl
+    /// ::clbake::KernelWrites>` for a pointer the kernel writes, `::clbake::Local<f32>`,
+    /// images by access, `&::clbake::Sampler`. `None` for images clbake cannot pass yet
+    /// (buffer and depth images).
+    pub fn rust_type(&self) -> Option<String> {
+        Some(match self {
+            ParamType::Pointer { space: AddressSpace::Local, elem, .. } => format!("::clbake::Local<{}>", elem.rust_type()),
+            ParamType::Pointer { elem, is_const, space } if *is_const || *space == AddressSpace::Constant => {
+                format!("&::clbake::Buffer<{}, impl ::clbake::KernelReads>", elem.rust_type())
+            }
+            ParamType::Pointer { elem, .. } => format!("&mut ::clbake::Buffer<{}, impl ::clbake::KernelWrites>", elem.rust_type()),
+            ParamType::Value(v) => v.rust_type(),
+            ParamType::Image { kind, access } => {
+                let t = kind.rust_type()?;
+                match access {
+                    AccessQualifier::WriteOnly => format!("&mut {t}<impl ::clbake::KernelWrites>"),
+                    AccessQualifier::ReadWrite => format!("&mut {t}<::clbake::ReadWrite>"),
+                    _ => format!("&{t}<impl ::clbake::KernelReads>"),
+                }
+            }
+            ParamType::Sampler => "&::clbake::Sampler".to_string(),
+        })
+    }
+
     /// Whether the kernel may write through this argument (a non-const `__global` pointer
     /// or a `write_only` / `read_write` image).
     pub fn is_output(&self) -> bool {

@@ -160,10 +160,20 @@ impl Kernels {
         options: &::clbake::LoadOptions,
         eager: bool,
     ) -> ::core::result::Result<Self, ::clbake::Error> {
+        Self::with_bundle(session, BUNDLE, options, eager)
+    }
+    /// Loads from another bundle of the same programs instead of [`BUNDLE`] (one
+    /// read at run time: see [`Embedded::replaced_by`](::clbake::Embedded::replaced_by)).
+    pub fn with_bundle(
+        session: &::clbake::Session,
+        bundle: ::clbake::Embedded<Program>,
+        options: &::clbake::LoadOptions,
+        eager: bool,
+    ) -> ::core::result::Result<Self, ::clbake::Error> {
         let set = if eager {
-            ::clbake::KernelSet::load_eager(session, &BUNDLE, options)?
+            ::clbake::KernelSet::load_eager(session, &bundle, options)?
         } else {
-            ::clbake::KernelSet::load(session, &BUNDLE, options)?
+            ::clbake::KernelSet::load(session, &bundle, options)?
         };
         ::core::result::Result::Ok(Kernels { set })
     }

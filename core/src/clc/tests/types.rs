@@ -152,3 +152,24 @@ fn cl_enum_values_round_trip() {
     assert_eq!(Addr::from_cl(0), None);
     assert!(Q(3).contains(Q::CONST) && Q(3).contains(Q::RESTRICT) && !Q(3).contains(Q::VOLATILE));
 }
+
+#[test]
+fn rust_types_of_parameters() {
+    use crate::clc::{short_rust_type, AddressSpace, ImageKind, ParamType};
+    assert_eq!(v(ScalarKind::Float, 1).rust_type(), "f32");
+    assert_eq!(v(ScalarKind::Float, 3).rust_type(), "[f32; 4]", "float3 is stored as 4");
+    assert_eq!(v(ScalarKind::UChar, 16).rust_type(), "[u8; 16]");
+    assert_eq!(v(ScalarKind::Half, 2).rust_type(), "[::clbake::Half; 2]");
+    let ptr = |space, is_const| ParamType::Pointer { space, elem: v(ScalarKind::Int, 1), is_const };
+    let t = |p: ParamType| short_rust_type(&p.rust_type().unwrap());
+    assert_eq!(t(ptr(AddressSpace::Global, true)), "&Buffer<i32, impl KernelReads>");
+    assert_eq!(t(ptr(AddressSpace::Global, false)), "&mut Buffer<i32, impl KernelWrites>");
+    assert_eq!(t(ptr(AddressSpace::Constant, false)), "&Buffer<i32, impl KernelReads>", "__constant is read-only");
+    assert_eq!(t(ptr(AddressSpace::Local, false)), "Local<i32>");
+    let img = |kind, access| ParamType::Image { kind, access };
+    assert_eq!(t(img(ImageKind::Image2d, Acc::ReadOnly)), "&Image2d<impl KernelReads>");
+    assert_eq!(t(img(ImageKind::Image3d, Acc::WriteOnly)), "&mut Image3d<impl KernelWrites>");
+    assert_eq!(t(img(ImageKind::Image2d, Acc::ReadWrite)), "&mut Image2d<ReadWrite>");
+    assert_eq!(t(ParamType::Sampler), "&Sampler");
+    assert_eq!(img(ImageKind::Image1dBuffer, Acc::ReadOnly).rust_type(), None);
+}
