@@ -209,6 +209,7 @@ fn bake_for_env<P>(embedded: &Embedded<P>, out: &Path) -> Result<SelfBakeSummary
         keep_going: true,
         jobs: env::number(env::JOBS)?.unwrap_or(0),
         workers: WorkerCommand::this_executable(&[]),
+        compile_timeout: bake::compile_timeout(env::number(env::COMPILE_TIMEOUT)?),
         tune,
         ..Plan::default()
     };

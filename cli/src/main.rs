@@ -72,7 +72,7 @@ enum Command {
     /// board, copy the bundle into your crate's kernels/precompiled/ and rebuild: the next
     /// build embeds it. Progress goes to stderr, one line per compile.
     #[command(after_help = format!("Examples:\n  clbake bake --from ./app -o board.clbk      # on the board, for an app built with clbake\n  clbake bake --kernels kernels -o host.clbk  # from .cl files\n  clbake bake -o clbake-kernels.clbk          # self-bake: clbake's own kernel library\n\n{EXIT_CODES}"))]
-    Bake(cmd::bake::Args),
+    Bake(Box<cmd::bake::Args>),
     /// Run the digits CNN from embedded kernels and weights; print accuracy and start-up.
     ///
     /// Loads clbake's kernel library (embedded binary, else source), uploads the embedded
@@ -102,7 +102,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Devices(a) => cmd::devices::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
-        Command::Bake(a) => cmd::bake::run(a),
+        Command::Bake(a) => cmd::bake::run(*a),
         Command::Demo(a) => cmd::demo_cmd::run(a),
         Command::Cache(a) => cmd::cache::run(a),
     };

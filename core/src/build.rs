@@ -299,6 +299,7 @@ impl Builder {
             keep_going: self.keep_going,
             jobs: env::number(env::JOBS)?.unwrap_or(0),
             workers,
+            compile_timeout: bake::compile_timeout(env::number(env::COMPILE_TIMEOUT)?),
             previous: std::fs::read(out).ok(),
             precompiled_dir: self.precompiled_dir.clone(),
             zstd_level: env::number(env::ZSTD_LEVEL)?.unwrap_or(crate::format::DEFAULT_LEVEL),

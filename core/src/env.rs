@@ -52,6 +52,8 @@ pub const BAKE: &str = "CLBAKE_BAKE";
 pub const ZSTD_LEVEL: &str = "CLBAKE_ZSTD_LEVEL";
 /// Parallel compiles and loads.
 pub const JOBS: &str = "CLBAKE_JOBS";
+/// Longest time one compile in a worker process may take.
+pub const COMPILE_TIMEOUT: &str = "CLBAKE_COMPILE_TIMEOUT";
 /// Running declared launches before capturing binaries.
 pub const WARM: &str = "CLBAKE_WARM";
 /// Known answers: recording at bake time, replaying at run time.
@@ -86,6 +88,7 @@ pub const VARS: &[Var] = &[
     Var { name: BAKE, scope: Scope::Build, values: "auto, off, host", effect: "`off` embeds sources only; `host` fails the build without a device; `auto` (default) bakes for the devices found" },
     Var { name: ZSTD_LEVEL, scope: Scope::Build, values: "1 to 22", effect: "zstd level of the bundle (default 19)" },
     Var { name: JOBS, scope: Scope::Both, values: "a number, 0 = automatic", effect: "compile workers at build time (default: one process per core where the driver compiles one program at a time); threads loading programs at run time" },
+    Var { name: COMPILE_TIMEOUT, scope: Scope::Both, values: "seconds, 0 = no limit", effect: "a compile in a worker process that takes longer fails (the driver is stuck on it) instead of stalling the bake (default 600); compiles in the baking process itself cannot be stopped" },
     Var { name: WARM, scope: Scope::Build, values: "on, off", effect: "`off` skips running the declared `// clbake:launch` lines before capturing binaries" },
     Var { name: CHECK, scope: Scope::Both, values: "on, off", effect: "known answers: `off` records none at build time, and replays none at run time" },
     Var { name: TUNE, scope: Scope::Run, values: "on, off", effect: "self-bake (`--clbake-bake`): also measure local work sizes, as `clbake bake --tune`" },

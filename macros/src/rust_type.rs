@@ -100,10 +100,12 @@ mod tests {
         let v = |scalar, width| ValueType { scalar, width };
         let s = |t: Option<TokenStream>| t.unwrap().to_string();
         assert_eq!(s(param(&ParamType::Value(v(ScalarKind::Float, 3)))), "[f32 ; 4]");
-        let ptr = |space, is_const| ParamType::Pointer { space, elem: v(ScalarKind::Int, 1), is_const };
+        let ptr = |space, is_const| ParamType::Pointer { space, elem: v(ScalarKind::Int, 1), is_const, any_elem: false };
         assert_eq!(s(param(&ptr(AddressSpace::Global, true))), "& :: clbake :: Buffer < i32 , impl :: clbake :: KernelReads >");
         assert_eq!(s(param(&ptr(AddressSpace::Global, false))), "& mut :: clbake :: Buffer < i32 , impl :: clbake :: KernelWrites >");
         assert_eq!(s(param(&ptr(AddressSpace::Local, false))), ":: clbake :: Local < i32 >");
+        let void = ParamType::Pointer { space: AddressSpace::Global, elem: v(ScalarKind::UChar, 1), is_const: false, any_elem: true };
+        assert_eq!(s(param(&void)), "& mut :: clbake :: Buffer < impl :: clbake :: Scalar , impl :: clbake :: KernelWrites >");
         assert_eq!(s(param(&ParamType::Value(v(ScalarKind::Half, 2)))), "[:: clbake :: Half ; 2]");
         let img = |access| ParamType::Image { kind: ImageKind::Image2d, access };
         assert_eq!(s(param(&img(AccessQualifier::WriteOnly))), "& mut :: clbake :: Image2d < impl :: clbake :: KernelWrites >");

@@ -81,7 +81,8 @@ fn fixture_api_shape() {
         "The kernel requires local size [16, 16, 1]",
         ".launch(self.program, 1)?",
         "# Contract",
-        "- `raw`: parameter `p`: `void*`: clbake's typed calls need an element type",
+        "p: &mut ::clbake::Buffer<impl ::clbake::Scalar, impl ::clbake::KernelWrites>",
+        "- `pairs`: parameter `p`: `struct pair*`: struct types are not supported",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
     }

@@ -27,8 +27,9 @@ fn param_text(t: &ParamType) -> String {
     match t {
         ParamType::Value(v) => format!("a value of `{}` (`{}`)", v.cl_name(), rust_name(*v)),
         ParamType::Pointer { space: AddressSpace::Local, elem, .. } => format!("`Local<{}>` (`__local {}*`)", rust_name(*elem), elem.cl_name()),
-        ParamType::Pointer { elem, is_const, .. } => {
-            format!("a buffer of `{}` the kernel {} (`{}{}*`)", rust_name(*elem), if *is_const { "reads" } else { "writes" }, if *is_const { "const " } else { "" }, elem.cl_name())
+        ParamType::Pointer { elem, is_const, any_elem, .. } => {
+            let (rust, cl) = if *any_elem { ("any element type".to_string(), "void".to_string()) } else { (format!("`{}`", rust_name(*elem)), elem.cl_name()) };
+            format!("a buffer of {rust} the kernel {} (`{}{cl}*`)", if *is_const { "reads" } else { "writes" }, if *is_const { "const " } else { "" })
         }
         ParamType::Image { kind, access } => format!("an image `{}` ({access:?})", kind.cl_name()),
         ParamType::Sampler => "a sampler".into(),
@@ -41,7 +42,8 @@ pub(crate) fn fits(arg: &dyn KernelArg, p: &ParamInfo) -> Result<(), String> {
     let d = arg.desc();
     let ok = match (&d, &ty) {
         (ArgDesc::Value(a), ParamType::Value(b)) => a.scalar == b.scalar && a.storage_width() == b.storage_width(),
-        (ArgDesc::Buffer { elem, reads, writes }, ParamType::Pointer { space: AddressSpace::Global | AddressSpace::Constant, elem: want, is_const }) => {
+        (ArgDesc::Buffer { elem, reads, writes }, ParamType::Pointer { space: AddressSpace::Global | AddressSpace::Constant, elem: want, is_const, any_elem }) => {
+            let want = if *any_elem { elem } else { want };
             if elem.size() != want.size() || elem.scalar != want.scalar {
                 false
             } else if !is_const && !writes {

@@ -58,9 +58,15 @@ pub struct Args {
     /// Only this device index (repeatable; see `clbake devices`); default: every device.
     #[arg(long, value_name = "INDEX")]
     device: Vec<usize>,
-    /// Compile workers (processes; 0 = one per core; 1 = in this process only).
+    /// Compile workers (processes; 0 = one per core on CPU devices, in this process on GPUs;
+    /// 1 = in this process only).
     #[arg(long, default_value_t = 0)]
     jobs: usize,
+    /// Stop a compile (in a worker process) that takes longer than SECS and report the
+    /// program as failed: a driver stuck on one file does not stall the bake (0 = no limit;
+    /// default: CLBAKE_COMPILE_TIMEOUT, else 600).
+    #[arg(long, value_name = "SECS")]
+    compile_timeout: Option<u64>,
     /// Do not run the declared launches (`// clbake:launch` lines) before capturing binaries.
     /// By default each runs once, so that code a driver compiles at a kernel's first launch
     /// (PoCL: a work-group function per local size) is in the binary, and its outputs are
@@ -196,6 +202,10 @@ fn bake(args: &Args, out: &Path) -> Result<ExitCode> {
         keep_going: args.keep_going,
         jobs: args.jobs,
         workers: WorkerCommand::this_executable(&[]),
+        compile_timeout: bake::compile_timeout(match args.compile_timeout {
+            Some(s) => Some(s),
+            None => env::number(env::COMPILE_TIMEOUT)?,
+        }),
         previous: if args.full { None } else { std::fs::read(out).ok() },
         tune,
         zstd_level: env::number(env::ZSTD_LEVEL)?.unwrap_or(clbake::core::format::DEFAULT_LEVEL),

@@ -34,8 +34,22 @@ use crate::hash::Hash128;
 use crate::source::{FileFailure, ProgramSource};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tune::{DeviceTunings, TuneOptions};
+
+/// The compile timeout when none is given: ten minutes (PoCL 3.1 has been seen taking more
+/// than 20 minutes to hand back the binary of one OpenCV file, `objdetect_hog.cl`).
+pub const DEFAULT_COMPILE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The compile timeout for `seconds` (`CLBAKE_COMPILE_TIMEOUT`, `--compile-timeout`): the
+/// default when not given, no limit for 0.
+pub fn compile_timeout(seconds: Option<u64>) -> Option<Duration> {
+    match seconds {
+        None => Some(DEFAULT_COMPILE_TIMEOUT),
+        Some(0) => None,
+        Some(s) => Some(Duration::from_secs(s)),
+    }
+}
 
 /// Everything a bake takes besides the programs.
 #[derive(Clone, Debug)]
@@ -50,6 +64,9 @@ pub struct Plan {
     pub jobs: usize,
     /// How to start compile worker processes; `None`: compile in this process only.
     pub workers: Option<WorkerCommand>,
+    /// Longest time one compile in a worker process may take before the worker is killed
+    /// and the program reported as failed (a driver stuck on it); `None`: no limit.
+    pub compile_timeout: Option<Duration>,
     /// The bundle a previous bake of the same programs wrote: its binaries whose program and
     /// device are unchanged are reused instead of compiled (incremental bake).
     pub previous: Option<Vec<u8>>,
@@ -71,6 +88,7 @@ impl Default for Plan {
             keep_going: false,
             jobs: 0,
             workers: None,
+            compile_timeout: Some(DEFAULT_COMPILE_TIMEOUT),
             previous: None,
             precompiled_dir: None,
             tune: None,
@@ -330,7 +348,7 @@ fn compile_all(
     };
     let mut in_process: Vec<usize> = (0..jobs.len()).collect();
     if let (Spread::Processes(n), Some(cmd)) = (spread(plan, jobs.len()), &plan.workers) {
-        match worker::run(cmd, n, programs, &plan.devices, jobs, plan.settings, tuned, &done) {
+        match worker::run(cmd, n, programs, &plan.devices, jobs, plan.settings, tuned, plan.compile_timeout, &done) {
             Ok(()) => in_process.clear(),
             Err(why) => log::warn!("compiling in this process: {why}"),
         }

@@ -208,16 +208,41 @@ impl Worker {
         }
     }
 
-    /// Sends one compile and waits for it; `Err` when the process died meanwhile.
-    fn run(&mut self, p: usize, d: usize) -> Result<(), String> {
+    /// Sends one compile and waits for it; `Err` when the process died meanwhile, or was
+    /// killed because the compile took longer than `timeout`.
+    fn run(&mut self, p: usize, d: usize, timeout: Option<Duration>) -> Result<(), String> {
         writeln!(self.stdin, "{p} {d}").and_then(|()| self.stdin.flush()).map_err(|e| e.to_string())?;
+        // A watchdog kills the worker when the compile outlasts the timeout; the read below
+        // then ends. Dropping `cancel` stops the watchdog.
+        let timed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
+        if let Some(limit) = timeout {
+            let (pid, flag) = (self.child.id(), timed_out.clone());
+            std::thread::spawn(move || {
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(limit) {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    // SAFETY: kill(2) on the pid of our own child, which has not been
+                    // reaped (waiting for it needs `&mut self`, held by the reader).
+                    unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                }
+            });
+        }
         let mut line = String::new();
-        match self.stdout.read_line(&mut line) {
+        let read = self.stdout.read_line(&mut line);
+        drop(cancel);
+        match read {
             Ok(n) if n > 0 && line.trim() == format!("done {p} {d}") => Ok(()),
             _ => {
                 let _ = self.child.kill();
                 let status = self.child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                Err(format!("the compile worker process died while compiling this program ({status}): the driver crashed on it"))
+                if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+                    let secs = timeout.map_or(0, |t| t.as_secs());
+                    Err(format!(
+                        "the compile took longer than {secs} s and was stopped: the driver is stuck on this program (leave the file out, or raise CLBAKE_COMPILE_TIMEOUT / --compile-timeout; 0 = no limit)"
+                    ))
+                } else {
+                    Err(format!("the compile worker process died while compiling this program ({status}): the driver crashed on it"))
+                }
             }
         }
     }
@@ -240,6 +265,7 @@ pub(crate) fn run(
     jobs: &[(usize, usize)],
     settings: JobSettings,
     tuned: &[(usize, usize, TunedLaunch)],
+    timeout: Option<Duration>,
     done: &(dyn Fn(usize, Result<Compiled, Failure>) + Sync),
 ) -> Result<(), String> {
     let scratch = Scratch::new().map_err(|e| format!("cannot create a scratch directory for the compile workers: {e}"))?;
@@ -290,7 +316,7 @@ pub(crate) fn run(
                     }
                     let Some(w) = worker.as_mut() else { break };
                     let prog = &programs[p];
-                    match w.run(p, d) {
+                    match w.run(p, d, timeout) {
                         Ok(()) => done(i, read_result(&result_path(job, p, d), prog, &devices[d])),
                         Err(why) => {
                             worker = None;

@@ -311,6 +311,9 @@ pub enum ParamType {
         /// The pointee is `const` (the kernel only reads it). `__constant` pointers are
         /// read-only whether or not they say `const`.
         is_const: bool,
+        /// A `void*`: any element type may be passed (`elem` is then `uchar`, so sizes
+        /// in launch lines count bytes).
+        any_elem: bool,
     },
     /// A scalar or vector passed by value.
     Value(ValueType),
@@ -375,16 +378,22 @@ impl ParamType {
     /// The Rust type a typed method takes for this parameter, with full paths (see
     /// [`ValueType::rust_type`]): `&::clbake::Buffer<f32, impl ::clbake::KernelReads>` for a
     /// `const` (or `__constant`) pointer, `&mut ::clbake::Buffer<f32, impl
-    /// ::clbake::KernelWrites>` for a pointer the kernel writes, `::clbake::Local<f32>`,
+    /// ::clbake::KernelWrites>` for a pointer the kernel writes (a buffer of any element
+    /// type, `impl ::clbake::Scalar`, for a `void*`), `::clbake::Local<f32>` (`Local<u8>`
+    /// for `__local void*`),
     /// images by access, `&::clbake::Sampler`. `None` for images clbake cannot pass yet
     /// (buffer and depth images).
     pub fn rust_type(&self) -> Option<String> {
         Some(match self {
             ParamType::Pointer { space: AddressSpace::Local, elem, .. } => format!("::clbake::Local<{}>", elem.rust_type()),
-            ParamType::Pointer { elem, is_const, space } if *is_const || *space == AddressSpace::Constant => {
-                format!("&::clbake::Buffer<{}, impl ::clbake::KernelReads>", elem.rust_type())
+            ParamType::Pointer { elem, is_const, space, any_elem } => {
+                let elem = if *any_elem { "impl ::clbake::Scalar".to_string() } else { elem.rust_type() };
+                if *is_const || *space == AddressSpace::Constant {
+                    format!("&::clbake::Buffer<{elem}, impl ::clbake::KernelReads>")
+                } else {
+                    format!("&mut ::clbake::Buffer<{elem}, impl ::clbake::KernelWrites>")
+                }
             }
-            ParamType::Pointer { elem, .. } => format!("&mut ::clbake::Buffer<{}, impl ::clbake::KernelWrites>", elem.rust_type()),
             ParamType::Value(v) => v.rust_type(),
             ParamType::Image { kind, access } => {
                 let t = kind.rust_type()?;
@@ -431,9 +440,12 @@ pub fn classify(p: &ParamInfo) -> Result<ParamType, String> {
             AddressQualifier::Local => AddressSpace::Local,
             AddressQualifier::Private => return Err(format!("`{shown}`: `__private` pointers cannot be kernel arguments")),
         };
-        let elem = value_type(&base, &shown)?;
+        // `void*` (ggml passes every tensor so, with a byte offset): a buffer of any
+        // element type; its size counts bytes.
+        let any_elem = base == "void";
+        let elem = if any_elem { ValueType { scalar: ScalarKind::UChar, width: 1 } } else { value_type(&base, &shown)? };
         let is_const = p.type_qualifiers.contains(TypeQualifiers::CONST) || space == AddressSpace::Constant;
-        return Ok(ParamType::Pointer { space, elem, is_const });
+        return Ok(ParamType::Pointer { space, elem, is_const, any_elem });
     }
     if let Some(kind) = ImageKind::from_cl_name(&base) {
         let access = if p.access == AccessQualifier::None {
@@ -465,7 +477,7 @@ fn value_type(base: &str, shown: &str) -> Result<ValueType, String> {
     let first = base.split(' ').next().unwrap_or_default();
     Err(match first {
         "struct" | "union" | "enum" => format!("`{shown}`: {first} types are not supported by clbake's typed calls"),
-        "void" => format!("`{shown}`: clbake's typed calls need an element type (give the pointer one, e.g. `uchar*`)"),
+        "void" => format!("`{shown}`: `void` is not a value type"),
         "bool" | "size_t" | "ptrdiff_t" | "intptr_t" | "uintptr_t" => format!("`{shown}`: `{base}` cannot be a kernel argument type"),
         _ if base.starts_with("image") || base.ends_with("_t") => format!("`{shown}`: not supported by clbake's typed calls"),
         _ => format!("`{shown}`: unknown type `{base}`"),

@@ -23,7 +23,7 @@ pub enum Program {
     ActNone = 0,
     /// Program `act_relu`: kernels `act`.
     ActRelu = 1,
-    /// Program `images`: kernels `blur`, `tile_sum`, `raw`.
+    /// Program `images`: kernels `blur`, `tile_sum`, `raw`, `pairs`.
     Images = 2,
     /// Program `scale_f16`: kernels `scale`.
     ScaleF16 = 3,
@@ -54,7 +54,7 @@ impl Program {
         match self {
             Program::ActNone => &["act"],
             Program::ActRelu => &["act"],
-            Program::Images => &["blur", "tile_sum", "raw"],
+            Program::Images => &["blur", "tile_sum", "raw", "pairs"],
             Program::ScaleF16 => &["scale"],
             Program::ScaleF32 => &["scale"],
         }
@@ -249,7 +249,7 @@ impl ActKernels<'_> {
 /// Kernels of program `images` (`images.cl`).
 ///
 /// Kernels without a typed method (launch them with `Kernels::set().launch_named(..)`, whose arguments are checked at run time):
-/// - `raw`: parameter `p`: `void*`: clbake's typed calls need an element type (give the pointer one, e.g. `uchar*`)
+/// - `pairs`: parameter `p`: `struct pair*`: struct types are not supported by clbake's typed calls
 #[allow(dead_code)]
 #[derive(Clone, Copy)]
 pub struct ImagesKernels<'a> {
@@ -326,6 +326,33 @@ impl ImagesKernels<'_> {
             .arg(out)
             .arg(tile)
             .arg(n)
+            .enqueue(queue, global, local)
+    }
+    /// Enqueues kernel `raw` on `queue` and returns its event. Its signature, as clbake's reader found it (no device at build time):
+    ///
+    /// ```c
+    /// __kernel void raw(
+    ///     __global void* p,
+    ///     ulong offset)
+    /// ```
+    ///
+    /// `local = None` uses the size `clbake bake --tune` measured for this device, if any, else the driver's choice.
+    ///
+    /// # Contract
+    /// rustc checks the argument types, and the launch checks them again against this device's driver. What neither can check is the kernel's own indexing: pass buffers at least as large as the indices the kernel computes from its size arguments and the work sizes, or it reads and writes past them, as it would from C.
+    #[allow(non_snake_case, clippy::too_many_arguments)]
+    pub fn raw<W: ::clbake::WorkSize>(
+        &self,
+        queue: &::clbake::Queue,
+        global: W,
+        local: ::core::option::Option<W>,
+        p: &mut ::clbake::Buffer<impl ::clbake::Scalar, impl ::clbake::KernelWrites>,
+        offset: u64,
+    ) -> ::core::result::Result<::clbake::Event, ::clbake::Error> {
+        self.set
+            .launch(self.program, 2)?
+            .arg(p)
+            .arg(offset)
             .enqueue(queue, global, local)
     }
 }

@@ -35,22 +35,26 @@ fn reader_output_classifies() {
             Pointer {
                 space: AddressSpace::Global,
                 elem: v(Float, 1),
-                is_const: true
+                is_const: true,
+                any_elem: false
             },
             Pointer {
                 space: AddressSpace::Global,
                 elem: v(Float, 1),
-                is_const: false
+                is_const: false,
+                any_elem: false
             },
             Pointer {
                 space: AddressSpace::Constant,
                 elem: v(Int, 1),
-                is_const: true
+                is_const: true,
+                any_elem: false
             },
             Pointer {
                 space: AddressSpace::Local,
                 elem: v(Float, 4),
-                is_const: false
+                is_const: false,
+                any_elem: false
             },
             Value(v(Int, 1)),
             Value(v(UChar, 16)),
@@ -67,7 +71,8 @@ fn reader_output_classifies() {
             Pointer {
                 space: AddressSpace::Global,
                 elem: v(Half, 8),
-                is_const: false
+                is_const: false,
+                any_elem: false
             },
         ]
     );
@@ -104,13 +109,24 @@ fn driver_spellings_classify() {
 }
 
 #[test]
+fn void_pointers_take_buffers_of_any_element_type() {
+    let p = classify(&info("void*", Addr::Global, Acc::None, Q::CONST)).unwrap();
+    assert_eq!(p, ParamType::Pointer { space: AddressSpace::Global, elem: v(ScalarKind::UChar, 1), is_const: true, any_elem: true });
+    assert_eq!(p.rust_type().unwrap(), "&::clbake::Buffer<impl ::clbake::Scalar, impl ::clbake::KernelReads>");
+    let out = classify(&info("void*", Addr::Global, Acc::None, Q::NONE)).unwrap();
+    assert!(out.is_output());
+    let local = classify(&info("void*", Addr::Local, Acc::None, Q::NONE)).unwrap();
+    assert_eq!(local.rust_type().unwrap(), "::clbake::Local<u8>");
+}
+
+#[test]
 fn unsupported_types_say_why() {
     for (p, want) in [
         (
             info("struct foo*", Addr::Global, Acc::None, Q::NONE),
             "`struct foo*`: struct types are not supported by clbake's typed calls",
         ),
-        (info("void*", Addr::Global, Acc::None, Q::NONE), "give the pointer one"),
+        (info("void", Addr::Private, Acc::None, Q::NONE), "`void` is not a value type"),
         (
             info("size_t", Addr::Private, Acc::None, Q::NONE),
             "`size_t` cannot be a kernel argument type",
@@ -160,7 +176,7 @@ fn rust_types_of_parameters() {
     assert_eq!(v(ScalarKind::Float, 3).rust_type(), "[f32; 4]", "float3 is stored as 4");
     assert_eq!(v(ScalarKind::UChar, 16).rust_type(), "[u8; 16]");
     assert_eq!(v(ScalarKind::Half, 2).rust_type(), "[::clbake::Half; 2]");
-    let ptr = |space, is_const| ParamType::Pointer { space, elem: v(ScalarKind::Int, 1), is_const };
+    let ptr = |space, is_const| ParamType::Pointer { space, elem: v(ScalarKind::Int, 1), is_const, any_elem: false };
     let t = |p: ParamType| short_rust_type(&p.rust_type().unwrap());
     assert_eq!(t(ptr(AddressSpace::Global, true)), "&Buffer<i32, impl KernelReads>");
     assert_eq!(t(ptr(AddressSpace::Global, false)), "&mut Buffer<i32, impl KernelWrites>");
