@@ -105,9 +105,16 @@ pub fn bake_kernels(dir: impl AsRef<Path>) {
     Builder::new(dir).run_or_exit();
 }
 
+/// Whether this process is a build script run by cargo: `OUT_DIR` alone is not enough
+/// (cargo also sets it for the tests and `cargo run` of a package that has a build
+/// script), but `TARGET`, `HOST` and `NUM_JOBS` are set for build scripts only.
+fn in_build_script() -> bool {
+    ["OUT_DIR", "TARGET", "HOST", "NUM_JOBS"].iter().all(|v| std::env::var_os(v).is_some())
+}
+
 /// `cargo::rerun-if-changed` for `path`, when running inside a build script.
 pub(crate) fn rerun_if_changed(path: &Path) {
-    if std::env::var_os("OUT_DIR").is_some() && std::env::var_os("CARGO_MANIFEST_DIR").is_some() {
+    if in_build_script() {
         build_rs::output::rerun_if_changed(path);
     }
 }
