@@ -98,7 +98,7 @@ json() { python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); r = eva
 check_demo() {
     local bin=$1 label=$2 want=$3 override=${4:-} out=$WORK/demo-$2.json
     POCL_KERNEL_CACHE=0 CLBAKE_CACHE_DIR=off \
-        run "$REPO/scripts/run-aarch64.sh" "$bin" demo --json >"$out" || die "demo of $label failed (exit $?)"
+        run "$REPO/scripts/run-aarch64.sh" "$bin" demo --json --eager >"$out" || die "demo of $label failed (exit $?)"
     python3 - "$out" "$want" "$override" <<'EOF' || die "demo of $label: wrong load paths or results (report: $out)"
 import json, sys
 j = json.load(open(sys.argv[1])); want = sys.argv[2]; override = sys.argv[3]
