@@ -82,16 +82,7 @@ step() {
 # Paths of bench executables from `cargo bench --no-run --message-format=json`.
 bench_exes() {
     cargo bench -p clbake-cli --no-run --bench startup --bench bundle --bench model --bench devloop --message-format=json \
-        | "$PYTHON" -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and "bench" in m["target"]["kind"] and m.get("executable"):
-        print(m["target"]["name"], m["executable"])
-' > "$B/bench-exes.txt"
+        | "$PYTHON" "$REPO/scripts/cargo-artifact.py" --benches > "$B/bench-exes.txt"
 }
 exe() { awk -v n="$1" '$1 == n {print $2}' "$B/bench-exes.txt"; }
 

@@ -214,10 +214,7 @@ log "baked $(json "$WORK/bake-aarch64.json" 'len(j["programs"])') programs, $(st
 # (4f, 4g) would have removed those entries.
 step "4c. clbake bake --remote through OpenSSH on 127.0.0.1 with the aarch64 binary (--runner run-aarch64.sh)"
 run cargo build -p clbake-cli --bin clbake --message-format=json-render-diagnostics >"$WORK/host-build.json"
-HOST_BIN=$(python3 -c '
-import json, sys
-exe = [m["executable"] for m in map(json.loads, open(sys.argv[1])) if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "clbake"]
-print(exe[-1])' "$WORK/host-build.json") || die "no host clbake binary"
+HOST_BIN=$(scripts/cargo-artifact.py clbake <"$WORK/host-build.json") || die "no host clbake binary"
 log "host clbake: $HOST_BIN"
 SSHD_DIR=$WORK/sshd
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -32,10 +32,7 @@ drivers=("$@")
 unset CLBAKE_DEVICE CLBAKE_EMBEDDED CLBAKE_CACHE_DIR CLBAKE_JOBS POCL_DEVICES OCL_ICD_VENDORS CLBAKE_TEST_EXE
 
 log "building the integration tests once"
-IT=$(cargo test -p clbake-cli --test it --no-run --message-format=json 2>/dev/null | python3 -c '
-import json, sys
-exe = [m["executable"] for m in map(json.loads, sys.stdin) if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "it"]
-print(exe[-1] if exe else "")')
+IT=$(cargo test -p clbake-cli --test it --no-run --message-format=json 2>/dev/null | scripts/cargo-artifact.py it) || true
 [ -x "$IT" ] || die "no integration test binary (run: cargo test -p clbake-cli --test it --no-run)"
 
 WORK=$(mktemp -d)

@@ -95,16 +95,7 @@ log "cross-building clbake and the startup bench with the aarch64 bundle embedde
 t0=$(date +%s.%N)
 (cd "$SRC" && cargo build --release --target "$TRIPLE" -p clbake-cli --bin clbake) >&2
 bench=$(cd "$SRC" && cargo bench -p clbake-cli --no-run --target "$TRIPLE" --bench startup --message-format=json 2>/dev/null \
-    | "$PYTHON" -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "startup" and m.get("executable"):
-        print(m["executable"])
-')
+    | "$PYTHON" "$REPO/scripts/cargo-artifact.py" startup || true)
 build_s=$(echo "$(date +%s.%N) - $t0" | bc)
 [ -n "$bench" ] || skip "cargo bench --no-run --target $TRIPLE printed no startup executable"
 "$PYTHON" - "$OUT" "$T/$TRIPLE/release/clbake" "$bench" "$BUNDLE" "$bake_s" "$build_s" <<'EOF'
