@@ -1,26 +1,5 @@
 //! Images and samplers for kernels that take `image2d_t` (and its 1D, array and 3D kinds)
 //! and `sampler_t`, created from host pixels whose Rust type gives the channel format.
-//!
-//! | pixel type | channel order | channel type | kernel reads it with |
-//! | --- | --- | --- | --- |
-//! | `f32`, `[f32; 2]`, `[f32; 4]` | R, RG, RGBA | `CL_FLOAT` | `read_imagef` |
-//! | `half::f16` (and arrays) | R, RG, RGBA | `CL_HALF_FLOAT` | `read_imagef` / `read_imageh` |
-//! | [`Unorm8`], [`Unorm16`] (and arrays) | R, RG, RGBA | `CL_UNORM_INT8/16` | `read_imagef` (values in [0, 1]) |
-//! | `u8`, `u16`, `u32` (and arrays) | R, RG, RGBA | `CL_UNSIGNED_INT8/16/32` | `read_imageui` |
-//! | `i8`, `i16`, `i32` (and arrays) | R, RG, RGBA | `CL_SIGNED_INT8/16/32` | `read_imagei` |
-//!
-//! ```no_run
-//! # fn main() -> Result<(), clbake::Error> {
-//! use clbake::{Addressing, Filter, Image2d, ReadOnly, Sampler, WriteOnly};
-//! let session = clbake::Session::from_env()?;
-//! let pixels = vec![[0.5f32; 4]; 64 * 48];
-//! let src: Image2d<ReadOnly> = Image2d::from_pixels(&session, [64, 48], &pixels)?;
-//! let dst: Image2d<WriteOnly> = Image2d::new::<[f32; 4]>(&session, [64, 48])?;
-//! let sampler = Sampler::new(&session, false, Addressing::ClampToEdge, Filter::Nearest)?;
-//! // ... a typed call: k.blur().blur(session.queue(), [64, 48], None, &src, &mut dst, &sampler)?
-//! let back: Vec<[f32; 4]> = dst.read(session.queue())?;
-//! # let _ = (src, sampler, back); Ok(()) }
-//! ```
 
 use crate::buffer::Access;
 use crate::launch::{ArgDesc, KernelArg, Pending, Sealed};
@@ -46,7 +25,7 @@ pub struct Unorm8(pub u8);
 #[repr(transparent)]
 pub struct Unorm16(pub u16);
 
-/// A pixel type: its channel order and type (see the [table](self)). Sealed.
+/// A pixel type: its channel order and type (see the table on [`Image`]). Sealed.
 pub trait Pixel: Sealed + bytemuck::Pod + Send + Sync + 'static {
     /// Channel order (`CL_R`, `CL_RG`, `CL_RGBA`).
     const ORDER: cl_channel_order;
@@ -110,7 +89,28 @@ dims! {
 }
 
 /// An image of dimensionality `D` that kernels may use as `A` says. Its pixel format is
-/// fixed when it is created and checked on every read and write.
+/// fixed when it is created, from the Rust pixel type, and checked on every read and write:
+///
+/// | pixel type | channel order | channel type | kernel reads it with |
+/// | --- | --- | --- | --- |
+/// | `f32`, `[f32; 2]`, `[f32; 4]` | R, RG, RGBA | `CL_FLOAT` | `read_imagef` |
+/// | `half::f16` (and arrays) | R, RG, RGBA | `CL_HALF_FLOAT` | `read_imagef` / `read_imageh` |
+/// | [`Unorm8`], [`Unorm16`] (and arrays) | R, RG, RGBA | `CL_UNORM_INT8/16` | `read_imagef` (values in [0, 1]) |
+/// | `u8`, `u16`, `u32` (and arrays) | R, RG, RGBA | `CL_UNSIGNED_INT8/16/32` | `read_imageui` |
+/// | `i8`, `i16`, `i32` (and arrays) | R, RG, RGBA | `CL_SIGNED_INT8/16/32` | `read_imagei` |
+///
+/// ```no_run
+/// # fn main() -> Result<(), clbake::Error> {
+/// use clbake::{Addressing, Filter, Image2d, ReadOnly, Sampler, WriteOnly};
+/// let session = clbake::Session::from_env()?;
+/// let pixels = vec![[0.5f32; 4]; 64 * 48];
+/// let src: Image2d<ReadOnly> = Image2d::from_pixels(&session, [64, 48], &pixels)?;
+/// let dst: Image2d<WriteOnly> = Image2d::new::<[f32; 4]>(&session, [64, 48])?;
+/// let sampler = Sampler::new(&session, false, Addressing::ClampToEdge, Filter::Nearest)?;
+/// // ... a typed call: k.blur().blur(session.queue(), [64, 48], None, &src, &mut dst, &sampler)?
+/// let back: Vec<[f32; 4]> = dst.read(session.queue())?;
+/// # let _ = (src, sampler, back); Ok(()) }
+/// ```
 pub struct Image<D: Dims, A: Access> {
     mem: opencl3::memory::Image,
     extent: [usize; 3],

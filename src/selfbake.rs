@@ -8,7 +8,8 @@
 //! Wire the flag into an app's `main` (one line; it must come before the app parses its own
 //! arguments — it also serves the compile worker processes a bake starts):
 //!
-//! ```no_run
+//! ```ignore
+//! // (In a crate whose build.rs bakes its kernels: see docs/GUIDE.md.)
 //! mod kernels {
 //!     clbake::include_kernels!();
 //! }

@@ -26,7 +26,7 @@ pub struct WriteError {
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// The temporary file next to `dst` that [`write`] writes first: `.NAME.PID.SEQ.tmp`.
+/// The temporary file next to `dst` that [`write()`] writes first: `.NAME.PID.SEQ.tmp`.
 pub fn temp_path(dst: &Path) -> PathBuf {
     let dir = dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());

@@ -27,7 +27,7 @@
 //! - [`format`](mod@format): the bundle (`Bundle::parse`, `BundleWriter`, `scan`, `section`).
 //! - [`fingerprint`], [`hash`]: what identifies a device and a program version.
 //! - [`source`]: kernel discovery, `#include` expansion, `// clbake:variant` lines.
-//! - [`tune`]: declared launch shapes (`// clbake:tune`, `// clbake:launch`).
+//! - [`clc`]: reading OpenCL C (a preprocessor, kernel signatures) and clbake's `// clbake:` lines.
 //! - [`pocl`]: the work-group functions a PoCL binary holds.
 //! - `cl` and `build` (feature `opencl`): probe devices, compile, capture binaries, bake;
 //!   the build-script entry point.

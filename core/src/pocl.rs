@@ -6,7 +6,7 @@
 //! has run with, stored as `/<kernel>/<x>-<y>-<z>[-goffs0][-smallgrid]/<kernel>.so` (local
 //! size, zero global offset, small grid). A launch whose configuration has no specialised
 //! function makes PoCL compile one at the first enqueue (50 to 150 ms per kernel on a CPU),
-//! which is what warm launches at bake time (see [`crate::tune`]) avoid. `clbake inspect`
+//! which is what warm launches at bake time (see `crate::cl::warm`) avoid. `clbake inspect`
 //! lists them. Only names are read, from the bytes as they are: nothing is executed or
 //! unpacked, and any input is safe to pass.
 

@@ -1,8 +1,9 @@
 //! Tuned local work sizes read from a bundle's tuning table (written by
 //! `clbake bake --tune`), for one device.
 //!
-//! ```no_run
-//! # mod kernels { clbake::include_kernels!(); }
+//! ```ignore
+//! // (In a crate whose build.rs bakes its kernels: see docs/GUIDE.md.)
+//! mod kernels { clbake::include_kernels!(); }
 //! # fn main() -> Result<(), clbake::Error> {
 //! let session = clbake::Session::from_env()?;
 //! let tuning = clbake::Tuning::for_device(&kernels::BUNDLE, &session.device().fingerprint);

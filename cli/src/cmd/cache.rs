@@ -10,8 +10,8 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(subcommand)]
     action: Action,
-    /// Cache directory; default: CLBAKE_CACHE_DIR, else ~/.cache/clbake/<this executable's name>
-    /// (another application's cache: ~/.cache/clbake/<its name>).
+    /// Cache directory; default: CLBAKE_CACHE_DIR, else `~/.cache/clbake/<this executable's
+    /// name>` (another application's cache: `~/.cache/clbake/<its name>`).
     #[arg(long, global = true)]
     dir: Option<PathBuf>,
     /// Print JSON instead of text.

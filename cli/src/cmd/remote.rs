@@ -24,7 +24,7 @@ use std::time::Instant;
 /// The `--remote` options of `clbake bake`.
 #[derive(clap::Args)]
 pub struct RemoteArgs {
-    /// Bake on this ssh host ([USER@]HOST or a Host of the ssh config): copies the executable
+    /// Bake on this ssh host (`[USER@]HOST` or a Host of the ssh config): copies the executable
     /// (--from APP, default this clbake) there with scp, runs `APP --clbake-bake FILE` over
     /// ssh and copies the bundle back into kernels/precompiled/HOST.clbk (or --out).
     #[arg(long, value_name = "[USER@]HOST", conflicts_with = "kernels")]

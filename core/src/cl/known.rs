@@ -1,6 +1,6 @@
 //! Known answers: what a declared launch computes, recorded at bake time and replayed by
 //! the runtime the first time a binary is served on a device (see
-//! [`KnownAnswer`](crate::format::KnownAnswer)). Both sides fill the arguments with
+//! [`crate::format::KnownAnswer`]). Both sides fill the arguments with
 //! [`set_shape_args`] and digest the outputs here, so they can only disagree when the driver
 //! runs the binary differently.
 

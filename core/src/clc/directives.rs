@@ -109,7 +109,7 @@ pub fn parse_launches(source: &str) -> Result<Vec<TuneShape>, (usize, String)> {
 }
 
 /// Every declared shape of `source`, tune and launch lines alike, in line order, each
-/// shape once (what [`check_shapes`] checks).
+/// shape once.
 pub fn declared_launches(source: &str) -> Result<Vec<TuneShape>, (usize, String)> {
     let mut all = parse_tunes(source)?;
     all.extend(parse_launches(source)?);

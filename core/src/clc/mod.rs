@@ -91,7 +91,7 @@ pub struct Reading {
 }
 
 /// Preprocesses `source` (a program with its includes expanded, as
-/// [`crate::source::expand_file`] writes it) with the build options `options` and reads
+/// [`crate::clc::include::expand`] writes it) with the build options `options` and reads
 /// every `__kernel` declared at file scope.
 ///
 /// Options understood: `-D NAME`, `-DNAME`, `-D NAME=VALUE`, `-DNAME=VALUE` (no value is

@@ -1,6 +1,6 @@
 //! The byte layer under both of clbake's blob formats, the bundle ([`crate::format`]) and the
-//! disk-cache entry ([`crate::cache_entry`]): a bounds-checked little-endian [`Cursor`], its
-//! writing side [`PutLe`], length-prefixed records, the stored fingerprint, and the one
+//! disk-cache entry ([`crate::cache_entry`]): a bounds-checked little-endian `Cursor`, its
+//! writing side `PutLe`, length-prefixed records, the stored fingerprint, and the one
 //! error type, [`FormatError`].
 //!
 //! Conventions: integers little-endian; `str` is a `u32` byte length then UTF-8 bytes;
