@@ -73,6 +73,7 @@ pub(crate) struct DiskCache {
     dir: PathBuf,
     fingerprint: Fingerprint,
     crashes: std::sync::Mutex<sentinel::Crashes>,
+    limits: Limits,
 }
 
 impl DiskCache {
@@ -90,7 +91,13 @@ impl DiskCache {
                 Err(e) => log::debug!("cannot remove stale {}: {e}", t.display()),
             }
         }
-        Ok(DiskCache { root: root.to_path_buf(), dir: device_dir, fingerprint: fingerprint.clone(), crashes: std::sync::Mutex::new(crashes) })
+        Ok(DiskCache { root: root.to_path_buf(), dir: device_dir, fingerprint: fingerprint.clone(), crashes: std::sync::Mutex::new(crashes), limits: Limits::default() })
+    }
+
+    /// Sets the size and age the cache is pruned to after each write.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The directory of this device's entries.

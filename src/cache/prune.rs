@@ -28,12 +28,13 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// The defaults overridden by `CLBAKE_CACHE_MAX_BYTES` and `CLBAKE_CACHE_MAX_AGE_DAYS`.
-    pub fn from_env() -> Result<Self, String> {
+    /// The defaults overridden by `CLBAKE_CACHE_MAX_BYTES` and `CLBAKE_CACHE_MAX_AGE_DAYS`;
+    /// a value that cannot be parsed is an error naming the variable.
+    pub fn from_env() -> Result<Self, clbake_core::env::EnvError> {
         use clbake_core::env;
         let d = Limits::default();
-        let max_bytes = env::size(env::CACHE_MAX_BYTES).map_err(|e| e.to_string())?.unwrap_or(d.max_bytes);
-        let days: Option<u64> = env::number(env::CACHE_MAX_AGE_DAYS).map_err(|e| e.to_string())?;
+        let max_bytes = env::size(env::CACHE_MAX_BYTES)?.unwrap_or(d.max_bytes);
+        let days: Option<u64> = env::number(env::CACHE_MAX_AGE_DAYS)?;
         Ok(Limits { max_bytes, max_age: days.map_or(d.max_age, |n| Duration::from_secs(n.saturating_mul(86_400))) })
     }
 }

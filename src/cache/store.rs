@@ -126,17 +126,23 @@ impl DiskCache {
     }
 
     /// Stores `binary` as the entry of program `name` (key `key`), atomically (see
-    /// [`clbake_core::atomic`]), then prunes the cache to its limits.
-    pub(crate) fn store(&self, name: &str, key: &Hash128, binary: &[u8]) -> Result<PathBuf, CacheError> {
+    /// [`clbake_core::atomic`]), then prunes the cache to its limits; returns the entry's
+    /// path and what the prune removed (nothing when it could not run).
+    pub(crate) fn store(&self, name: &str, key: &Hash128, binary: &[u8]) -> Result<(PathBuf, super::Pruned), CacheError> {
         let bytes = cache_entry::encode(name, &self.fingerprint, key, binary)?;
         let dst = self.dir.join(format!("{}.bin", stem(name, key)));
         clbake_core::atomic::write(&dst, &bytes, 0o600).map_err(|e| CacheError::Io { op: e.op, path: e.path, source: e.source })?;
-        match super::prune::Limits::from_env().and_then(|l| super::prune(&self.root, &l).map_err(|e| e.to_string())) {
-            Ok(p) if p.removed > 0 => log::info!("disk cache pruned: {p}"),
-            Ok(_) => {}
-            Err(e) => log::debug!("disk cache not pruned: {e}"),
+        let pruned = match super::prune(&self.root, &self.limits) {
+            Ok(p) => p,
+            Err(e) => {
+                log::warn!("disk cache not pruned: {e}");
+                super::Pruned::default()
+            }
+        };
+        if pruned.removed > 0 {
+            log::info!("disk cache pruned: {pruned}");
         }
-        Ok(dst)
+        Ok((dst, pruned))
     }
 }
 
@@ -157,7 +163,7 @@ mod tests {
         let key = Hash128::of(b"k");
         let mut ev = Vec::new();
         assert_eq!(c.lookup("p", &key, &mut ev), Err(MissReason::NotCached));
-        let path = c.store("p", &key, b"binary").unwrap();
+        let (path, _) = c.store("p", &key, b"binary").unwrap();
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(c.lookup("p", &key, &mut ev).unwrap(), b"binary");
         // Another key: stale, removed.
@@ -183,7 +189,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let c = cache(tmp.path());
         let key = Hash128::of(b"k");
-        let path = c.store("p", &key, b"binary").unwrap();
+        let (path, _) = c.store("p", &key, b"binary").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
         assert!(matches!(c.lookup("p", &key, &mut Vec::new()), Err(MissReason::Insecure { .. })));
         fs::remove_file(&path).unwrap();

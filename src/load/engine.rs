@@ -78,6 +78,7 @@ impl Engine {
             report = CacheReport { state: CacheState::Enabled, dir: Some(dir.clone()), detail: None, events: Vec::new() };
             match DiskCache::open(dir, fingerprint) {
                 Ok(c) => {
+                    let c = c.with_limits(opts.cache_limits);
                     no_cache = MissReason::NotCached;
                     serial |= super::schedule::check_parallel_crash(&c, &mut report.events);
                     cache = Some(c);
@@ -410,7 +411,12 @@ fn crash_check(c: &DiskCache, name: &str, stem: &str, events: &mut Vec<CacheEven
 fn store_built(c: &DiskCache, prog: &ProgramEntry<'_>, built: &BuiltProgram, events: &mut Vec<CacheEvent>) -> bool {
     let stored = capture_binary(&built.program).map_err(|e| e.to_string()).and_then(|bin| c.store(prog.name, &prog.key, &bin).map_err(|e| e.to_string()));
     let (kind, detail) = match stored {
-        Ok(path) => (CacheEventKind::Stored, path.display().to_string()),
+        Ok((path, pruned)) => {
+            if pruned.removed > 0 {
+                events.push(CacheEvent { program: prog.name.to_string(), kind: CacheEventKind::Pruned, detail: format!("the cache went over its limits: {pruned}") });
+            }
+            (CacheEventKind::Stored, path.display().to_string())
+        }
         Err(why) => {
             log::warn!("{}: not cached, going on without: {why}", prog.name);
             (CacheEventKind::WriteFailed, why)

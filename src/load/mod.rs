@@ -31,16 +31,20 @@ pub struct LoadOptions {
     /// Replay known answers the first time a binary is served on a device (default true;
     /// `CLBAKE_CHECK=off` turns it off).
     pub checks: bool,
+    /// How large and how old the disk cache may grow (`CLBAKE_CACHE_MAX_BYTES`,
+    /// `CLBAKE_CACHE_MAX_AGE_DAYS`); pruned after each write.
+    pub cache_limits: crate::cache::Limits,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { embedded: true, jobs: 0, cache_dir: None, checks: true }
+        LoadOptions { embedded: true, jobs: 0, cache_dir: None, checks: true, cache_limits: crate::cache::Limits::default() }
     }
 }
 
 impl LoadOptions {
-    /// Defaults overridden by `CLBAKE_EMBEDDED`, `CLBAKE_JOBS` and `CLBAKE_CHECK`, with the
+    /// Defaults overridden by `CLBAKE_EMBEDDED`, `CLBAKE_JOBS`, `CLBAKE_CHECK` and the cache
+    /// limits (`CLBAKE_CACHE_MAX_BYTES`, `CLBAKE_CACHE_MAX_AGE_DAYS`), with the
     /// disk cache in `CLBAKE_CACHE_DIR` (`off` disables it), else `$XDG_CACHE_HOME/clbake/<exe>`
     /// or `~/.cache/clbake/<exe>`. A value that cannot be parsed is an error naming the
     /// variable.
@@ -50,6 +54,7 @@ impl LoadOptions {
             jobs: env::number(env::JOBS)?.unwrap_or(0),
             cache_dir: crate::cache::from_env(),
             checks: env::flag(env::CHECK)?.unwrap_or(true),
+            cache_limits: crate::cache::Limits::from_env()?,
         })
     }
 

@@ -138,10 +138,7 @@ fn build(copy: &Copy) -> R<Value> {
     let (stdout, stderr) = common::run_ok(&mut c)?;
     let seconds = t.elapsed().as_secs_f64();
     let lines = || stdout.lines().chain(stderr.lines());
-    let summary = lines()
-        .filter(|l| l.contains("clbake: ") && l.contains(" program(s): "))
-        .filter_map(parse_summary)
-        .last();
+    let summary = lines().filter(|l| l.contains("clbake: ") && l.contains(" program(s): ")).filter_map(parse_summary).next_back();
     let script_ran = lines().any(|l| {
         l.trim_start().starts_with("Running `")
             && l.contains("/build/hello-kernels-")

@@ -64,7 +64,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
         Action::Prune { max_bytes, max_age_days } => {
-            let mut limits = clbake::cache::Limits::from_env().map_err(anyhow::Error::msg)?;
+            let mut limits = clbake::cache::Limits::from_env()?;
             if let Some(b) = max_bytes {
                 limits.max_bytes = clbake::core::env::parse_size(clbake::core::env::CACHE_MAX_BYTES, &b).map_err(|e| anyhow::anyhow!("--max-bytes {b:?}: {}", e.accepted))?;
             }

@@ -148,6 +148,13 @@ fn incremental_bakes_compile_only_what_changed() {
     bytes[20] ^= 0x40;
     std::fs::write(&out, &bytes).unwrap();
     assert_eq!(bake(b(), &out).1, ["a", "b", "c"]);
+    // A bake with other settings (no warm launches, no known answers) reuses nothing, and
+    // neither does the bake with the usual settings after it.
+    let (r, compiled) = bake(b().with_warm(false), &out);
+    assert_eq!(compiled, ["a", "b", "c"]);
+    assert!(r.unwrap().report.warnings.iter().any(|w| w.contains("baked with other settings")));
+    assert_eq!(bake(b(), &out).1, ["a", "b", "c"]);
+    assert!(bake(b(), &out).1.is_empty());
     assert!(Bundle::parse(&std::fs::read(&out).unwrap()).unwrap().damage().is_empty());
 }
 

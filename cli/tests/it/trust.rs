@@ -368,6 +368,11 @@ fn the_disk_cache_is_kept_to_its_size_and_pruned_on_demand() {
     let bytes: u64 = entries.iter().map(|e| std::fs::metadata(e).unwrap().len()).sum();
     assert!(!entries.is_empty() && entries.len() < 14 && bytes <= 300_000, "{} entries, {bytes} bytes", entries.len());
     assert!(report["startup"]["programs"]["programs"].as_array().unwrap().iter().all(|p| p["path"] == "source"));
+    assert!(!crate::cache::events(&report, "pruned").is_empty(), "the report says the cache was pruned");
+    // A limit that cannot be parsed is an error naming the variable, not a silent default.
+    let out = crate::cache::clbake(cache.path()).args(["demo", "--images", IMAGES]).env("CLBAKE_CACHE_MAX_BYTES", "lots").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("CLBAKE_CACHE_MAX_BYTES=\"lots\""), "{}", text(&out.stderr));
     // `clbake cache prune` with an age limit of 0 days removes what was not served since.
     let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
     for e in &entries {

@@ -181,8 +181,16 @@ pub fn bake(programs: &[ProgramSource], failures: &[FileFailure], plan: &Plan, p
     let ids: Vec<u32> = programs.iter().map(|p| writer.add_program(&spec(p, p.kernels.clone()))).collect();
 
     // Reuse: (program, device) pairs whose binary the previous bundle holds.
-    // A previous bundle with any damage is not trusted at all: full bake.
+    // A previous bundle with any damage is not trusted at all, and one baked with other
+    // settings (warm launches, known answers, another clbake, tuning now) holds other
+    // binaries than this bake would: full bake.
+    let info = bundle_info(plan);
     let previous = plan.previous.as_deref().and_then(|b| match reuse::intact(b) {
+        Ok(bundle) if bundle.info() != info => {
+            report.warnings.push(format!("the previous bundle was baked with other settings (`{}`, now `{info}`); compiling every program", bundle.info()));
+            None
+        }
+        Ok(_) if plan.tune.is_some() => None,
         Ok(bundle) => Some(bundle),
         Err(why) => {
             report.warnings.push(format!("the previous bundle is damaged ({why}); compiling every program"));

@@ -8,7 +8,7 @@
 use crate::common::{assert_served_embedded, session, values};
 use clbake::{Buffer, LoadOptions, ReadWrite};
 
-mod acl {
+mod kernels {
     clbake::include_kernels!("acl");
 }
 
@@ -92,8 +92,8 @@ impl Tensor3 {
     }
 }
 
-fn kernels(s: &clbake::Session) -> acl::Kernels {
-    acl::Kernels::with_options(s, &LoadOptions::default(), false).expect("the acl bundle opens")
+fn kernels(s: &clbake::Session) -> kernels::Kernels {
+    kernels::Kernels::with_options(s, &LoadOptions::default(), false).expect("the acl bundle opens")
 }
 
 /// A padded input starting 16 bytes in, and a dense output.
@@ -138,13 +138,13 @@ fn acl_activation_layer_matches_the_cpu() {
         )
         .unwrap();
     // -DACT=lu_brelu -DA_VAL=6.0f -DB_VAL=-1.0f: min(max(x, B), A).
-    let want: Vec<f32> = x.iter().map(|v| v.max(-1.0).min(6.0)).collect();
+    let want: Vec<f32> = x.iter().map(|v| v.clamp(-1.0, 6.0)).collect();
     assert_eq!(
         tout.load(&dout.read(q).unwrap()),
         want,
         "activation_layer (lu_brelu, a=6, b=-1) vs the CPU"
     );
-    assert_served_embedded("acl activation_layer", acl::BUNDLE.bytes(), &s, &k.report());
+    assert_served_embedded("acl activation_layer", kernels::BUNDLE.bytes(), &s, &k.report());
     eprintln!(
         "acl: common/activation_layer (lu_brelu) on a {:?} tensor with padded strides {:?} and offset {} matches the CPU",
         tin.shape, tin.strides, tin.offset
@@ -188,7 +188,7 @@ fn acl_floor_layer_matches_the_cpu() {
         .unwrap();
     let want: Vec<f32> = x.iter().map(|v| v.floor()).collect();
     assert_eq!(tout.load(&dout.read(q).unwrap()), want, "floor_layer vs the CPU");
-    assert_served_embedded("acl floor_layer", acl::BUNDLE.bytes(), &s, &k.report());
+    assert_served_embedded("acl floor_layer", kernels::BUNDLE.bytes(), &s, &k.report());
     eprintln!(
         "acl: common/floor on a {:?} tensor with padded strides {:?} and offset {} matches the CPU",
         tin.shape, tin.strides, tin.offset

@@ -7,7 +7,7 @@
 use crate::common::{assert_close, assert_served_embedded, session, values};
 use clbake::{Buffer, LoadOptions, ReadWrite};
 
-mod ggml {
+mod kernels {
     clbake::include_kernels!("ggml");
 }
 
@@ -15,8 +15,8 @@ mod ggml {
 const OFFSET0: usize = 4;
 const OFFSETD: usize = 8;
 
-fn kernels(s: &clbake::Session) -> ggml::Kernels {
-    ggml::Kernels::with_options(s, &LoadOptions::default(), false).expect("the ggml bundle opens")
+fn kernels(s: &clbake::Session) -> kernels::Kernels {
+    kernels::Kernels::with_options(s, &LoadOptions::default(), false).expect("the ggml bundle opens")
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn ggml_scale_matches_the_cpu() {
     let got4: Vec<f32> = dst4.read(q).unwrap().into_iter().flatten().collect();
     let want4: Vec<f32> = x[4..4 + n4 * 4].iter().map(|v| v * scale + bias).collect();
     assert_close("kernel_scale_f32_4", &got4[..want4.len()], &want4);
-    assert_served_embedded("ggml scale", ggml::BUNDLE.bytes(), &s, &k.report());
+    assert_served_embedded("ggml scale", kernels::BUNDLE.bytes(), &s, &k.report());
     eprintln!(
         "ggml: kernel_scale_f32 ({n} floats, byte offsets {}/{}) and kernel_scale_f32_4 ({n4} float4) match the CPU",
         OFFSET0 * 4,
@@ -89,7 +89,7 @@ fn ggml_relu_and_clamp_match_the_cpu() {
         .unwrap();
     let want: Vec<f32> = x[OFFSET0..].iter().map(|v| v.clamp(lo, hi)).collect();
     assert_eq!(dst.read(q).unwrap()[OFFSETD..], want[..], "kernel_clamp vs clamp(x, {lo}, {hi})");
-    assert_served_embedded("ggml relu/clamp", ggml::BUNDLE.bytes(), &s, &k.report());
+    assert_served_embedded("ggml relu/clamp", kernels::BUNDLE.bytes(), &s, &k.report());
     eprintln!("ggml: kernel_relu and kernel_clamp ({n} floats, byte offsets) match the CPU exactly");
 }
 
@@ -128,6 +128,6 @@ fn ggml_pad_takes_void_pointers_as_buffers_of_any_element_type() {
         .map(|(r, c)| if r >= lp1 && c >= lp0 && c < ne0 - rp0 { x[(r - lp1) * w + (c - lp0)] } else { 0.0 })
         .collect();
     assert_close("kernel_pad", &got[OFFSETD..], &want);
-    assert_served_embedded("ggml pad", ggml::BUNDLE.bytes(), &s, &k.report());
+    assert_served_embedded("ggml pad", kernels::BUNDLE.bytes(), &s, &k.report());
     eprintln!("ggml: kernel_pad (void* tensors) pads a {w}x{h} tensor to {ne0}x{ne1} as the CPU does");
 }

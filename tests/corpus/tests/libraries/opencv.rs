@@ -6,12 +6,12 @@
 use crate::common::{assert_served_embedded, bytes, session};
 use clbake::{Buffer, LoadOptions, ReadOnly, ReadWrite};
 
-mod opencv {
+mod kernels {
     clbake::include_kernels!("opencv");
 }
 
-fn kernels(s: &clbake::Session) -> opencv::Kernels {
-    opencv::Kernels::with_options(s, &LoadOptions::default(), false).expect("the opencv bundle opens")
+fn kernels(s: &clbake::Session) -> kernels::Kernels {
+    kernels::Kernels::with_options(s, &LoadOptions::default(), false).expect("the opencv bundle opens")
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn opencv_threshold_matches_the_cpu() {
         want,
         "threshold (THRESH_BINARY) vs the CPU, padding between rows untouched"
     );
-    assert_served_embedded("opencv threshold", opencv::BUNDLE.bytes(), &s, &k.report());
+    assert_served_embedded("opencv threshold", kernels::BUNDLE.bytes(), &s, &k.report());
     eprintln!("opencv: imgproc/threshold on a {cols}x{rows} image (steps {src_step}/{dst_step}, offsets {src_offset}/{dst_offset}) matches the CPU");
 }
 
@@ -118,6 +118,6 @@ fn opencv_box_filter_matches_the_cpu() {
             assert_eq!(got[at], want, "box filter at row {y}, column {x}: 3x3 sum {sum} times 1/9");
         }
     }
-    assert_served_embedded("opencv box filter", opencv::BUNDLE.bytes(), &s, &k.report());
+    assert_served_embedded("opencv box filter", kernels::BUNDLE.bytes(), &s, &k.report());
     eprintln!("opencv: imgproc/boxFilter3x3 (BORDER_REFLECT_101, NORMALIZE) on a {cols}x{rows} image matches the CPU exactly");
 }
