@@ -311,7 +311,7 @@ show clbake cache --dir "$TMP/hello-cache" verify
 show env CLBAKE_CACHE_DIR="$TMP/hello-cache" "$BIN"
 expect "(4 embedded, 0 cache, 0 source)"
 show clbake cache --dir "$TMP/hello-cache" ls
-expect "Checked: "                                  # replayed once on this device, not again
+expect "known answers checked: "                    # replayed once on this device, not again
 show clbake cache --dir "$TMP/hello-cache" prune --max-bytes 64M --max-age-days 7
 show clbake cache --dir "$TMP/hello-cache" --json ls
 expect '"entries"'
@@ -500,7 +500,7 @@ show_status 1 env CLBAKE_JOBS=lots "$BIN"
 expect 'error: CLBAKE_JOBS="lots" is not valid: expected a number, 0 = automatic'
 mkdir -p "$TMP/oops" && printf '__kernel void k(__global float* x) {\n  x[0] = nope;\n}\n' >"$TMP/oops/oops.cl"
 show_status 1 clbake bake --kernels "$TMP/oops" -o "$TMP/oops.clbk"
-expect "error: 1 program(s) failed to compile"
+expect "error: 1 program(s) cannot be baked"
 expect "oops.cl:2:10: use of undeclared identifier 'nope'"
 show clbake bake --from "$BIN" -o "$TMP/board.clbk"
 head -c 1000 "$TMP/board.clbk" >"$TMP/cut.clbk"

@@ -32,9 +32,10 @@
 //!
 //! Bakes are incremental: a program whose key (name, options, tokens of its source — not
 //! comments or whitespace) and device are unchanged keeps its binary from the previous
-//! bake. Compiles run in worker processes, one per core, where the driver compiles one
-//! program at a time per process (PoCL); the build script re-runs itself as the worker, so
-//! call the builder first thing in `main`.
+//! bake. On CPU devices compiles run in worker processes, one per core (PoCL compiles one
+//! program at a time per process); GPU drivers compile in the build script's own process
+//! (`CLBAKE_JOBS` overrides both). The build script re-runs itself as the worker, so call
+//! the builder first thing in `main`.
 //!
 //! Before a binary is captured, every launch the sources declare (`// clbake:launch` lines,
 //! see [`crate::clc::directives`]) runs once on the device and its outputs are recorded (a

@@ -5,7 +5,7 @@
 //! ```ignore
 //! // build.rs: fn main() { clbake_core::build::bake_kernels("kernels"); }
 //! mod kernels {
-//!     clbake::include_kernels!(); // BUNDLE, enum Program, fn load(&Session)
+//!     clbake::include_kernels!(); // BUNDLE, enum Program, struct Kernels
 //! }
 //! mod weights {
 //!     clbake::include_model!("models/net.safetensors"); // one typed accessor per tensor
@@ -31,17 +31,18 @@ mod typed;
 ///
 /// `include_kernels!()` embeds `OUT_DIR/clbake/kernels.clbk`; `include_kernels!("name")`
 /// embeds `OUT_DIR/clbake/name.clbk`. The expansion defines, in the calling module:
-/// - `BUNDLE: clbake::Embedded` — the bundle bytes, 16-byte aligned, also placed in the
-///   `.clbake` ELF section so `clbake inspect ./app` can read them from the executable;
+/// - `BUNDLE: clbake::Embedded<Program>` — the bundle bytes, 16-byte aligned, also placed
+///   in the `.clbake` section so `clbake inspect ./app` can read them from the executable;
 /// - `enum Program` — one variant per program (`conv2d_relu` becomes `Conv2dRelu`), with
 ///   `Program::ALL`, `name()` and `kernels()`;
-/// - `fn load(&clbake::Session) -> Result<clbake::Programs<Program>, clbake::LoadError>`;
-/// - `struct Kernels` — typed calls: `Kernels::load(&session)?`, then one method per kernel
-///   file returning a handle with one method per kernel, whose parameters are the kernel's
-///   OpenCL parameters as Rust types (`__global const float*` is `&Buffer<f32>`,
-///   `__global float*` is `&mut Buffer<f32>`, `int` is `i32`, `float4` is `[f32; 4]`,
-///   `__local T*` is `clbake::Local<T>`; see `clbake::launch`), so a wrong argument count or
-///   type is a compile error. A file with `// clbake:variant` lines gets an enum of its
+/// - `struct Kernels` — typed calls: `Kernels::load(&session)?` (each program created at
+///   its first launch; `load_eager` creates all now), then one method per kernel file
+///   returning a handle with one method per kernel, whose parameters are the kernel's
+///   OpenCL parameters as Rust types (`__global const float*` is `&Buffer<f32, impl
+///   KernelReads>`, `__global float*` is `&mut Buffer<f32, impl KernelWrites>`, `void*` a
+///   buffer of any element type, `int` is `i32`, `float4` is `[f32; 4]`, `half` is
+///   `clbake::Half`, `__local T*` is `clbake::Local<T>`, images and samplers their `clbake`
+///   types), so a wrong argument count, type or access is a compile error. A file with `// clbake:variant` lines gets an enum of its
 ///   variants (`conv2d.cl` gives `enum Conv2d { None, Relu, Relu6 }` and
 ///   `k.conv2d(Conv2d::Relu).conv2d_3x3(&queue, global, None, ...)`); when the variants'
 ///   argument types differ (`-DT=float` / `-DT=half`) each program gets its own handle

@@ -9,7 +9,7 @@
 
 use crate::groups::{Group, ProgramModel};
 use crate::rust_type::{self, camel, distinct, ident, raw_ident};
-use clbake_core::clc::{classify, AddressQualifier, ParamInfo, TypeQualifiers};
+use clbake_core::clc::classify;
 use clbake_core::format::{KernelRecord, SignatureOrigin};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -256,31 +256,12 @@ pub(crate) fn doc(text: &str) -> TokenStream {
     quote! { #(#[doc = #lines])* }
 }
 
-/// One parameter as OpenCL C, as the driver reported it.
-fn c_param(p: &ParamInfo) -> String {
-    let space = match p.address {
-        AddressQualifier::Global if !p.type_name.starts_with("image") => "__global ",
-        AddressQualifier::Constant => "__constant ",
-        AddressQualifier::Local => "__local ",
-        _ => "",
-    };
-    let access = match p.access {
-        clbake_core::clc::AccessQualifier::ReadOnly => "read_only ",
-        clbake_core::clc::AccessQualifier::WriteOnly => "write_only ",
-        clbake_core::clc::AccessQualifier::ReadWrite => "read_write ",
-        _ => "",
-    };
-    let constant = if p.type_qualifiers.contains(TypeQualifiers::CONST) && p.type_name.ends_with('*') { "const " } else { "" };
-    let restrict = if p.type_qualifiers.contains(TypeQualifiers::RESTRICT) { " restrict" } else { "" };
-    format!("{space}{access}{constant}{}{restrict} {}", p.type_name, p.name)
-}
-
 /// The OpenCL declaration laid out one parameter per line, for the docs.
 fn c_declaration(k: &KernelRecord) -> String {
     if k.params.is_empty() {
         return format!("__kernel void {}(void)", k.name);
     }
-    let params: Vec<String> = k.params.iter().map(|p| format!("    {}", c_param(p))).collect();
+    let params: Vec<String> = k.params.iter().map(|p| format!("    {}", p.c_declaration())).collect();
     format!("__kernel void {}(\n{})", k.name, params.join(",\n"))
 }
 

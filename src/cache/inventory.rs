@@ -60,6 +60,20 @@ pub enum OtherKind {
     Unknown,
 }
 
+impl std::fmt::Display for OtherKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OtherKind::Lock => "lock",
+            OtherKind::Sentinel => "crash sentinel",
+            OtherKind::Quarantine => "quarantine marker",
+            OtherKind::Temp => "temporary file",
+            OtherKind::Checked => "known answers checked",
+            OtherKind::Serial => "serial-load marker",
+            OtherKind::Unknown => "unknown file",
+        })
+    }
+}
+
 /// A file that is not an entry.
 #[derive(Debug, Serialize)]
 pub struct OtherFile {

@@ -374,18 +374,18 @@ impl fmt::Display for LoadReport {
 
 impl LoadReport {
     /// One line for a load that compiled from source, or `None` when every program came
-    /// from a binary: `clbake: 3 of 14 programs compiled from source on DEVICE (first
-    /// reason); set RUST_LOG=clbake=info for details`.
+    /// from a binary: `clbake: compiled from source on DEVICE (the first miss): `a`, `b`;
+    /// the disk cache serves them next time`.
     pub fn summary_line(&self) -> Option<String> {
         let from_source: Vec<&ProgramReport> = self.programs.iter().filter(|p| p.path == LoadPath::Source).collect();
         let first = from_source.first()?;
         let why = first.misses.first().map(|m| format!(" ({}: {})", m.path, m.reason)).unwrap_or_default();
-        Some(format!(
-            "clbake: {} of {} program(s) compiled from source on {}{why}; the disk cache serves them next time{}",
-            from_source.len(),
-            self.programs.len(),
-            self.device.describe(),
-            if self.cache.state == CacheState::Enabled { "" } else { " (it is off)" }
-        ))
+        let names: Vec<String> = from_source.iter().map(|p| format!("`{}`", p.name)).collect();
+        let next = if self.cache.state == CacheState::Enabled {
+            "the disk cache serves them next time"
+        } else {
+            "without a disk cache every start compiles them again"
+        };
+        Some(format!("clbake: compiled from source on {}{why}: {}; {next}", self.device.describe(), names.join(", ")))
     }
 }

@@ -116,6 +116,6 @@ fn print_inventory(inv: &Inventory) {
     }
     for o in inv.other.iter().filter(|o| o.kind != OtherKind::Lock) {
         let note = o.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
-        println!("  {:?}: {}{note}", o.kind, rel(&o.path, &inv.dir));
+        println!("  {}: {}{note}", o.kind, rel(&o.path, &inv.dir));
     }
 }

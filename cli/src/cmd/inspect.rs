@@ -35,6 +35,8 @@ struct ParamJson {
     #[serde(rename = "type")]
     type_name: String,
     qualifiers: u32,
+    /// The parameter as OpenCL C declares it.
+    c: String,
     /// The Rust type of the typed method's argument, or why there is none.
     rust: Result<String, String>,
 }
@@ -148,6 +150,7 @@ fn param_json(p: &ParamInfo) -> ParamJson {
         access: format!("{:?}", p.access).to_lowercase(),
         type_name: p.type_name.clone(),
         qualifiers: p.type_qualifiers.0,
+        c: p.c_declaration(),
         rust,
     }
 }
@@ -288,9 +291,14 @@ fn print_text(out: &Output) {
         for p in &b.programs {
             println!("    [{}] {:<18} options {:?}  source {} B -> {} B zstd", p.index, p.name, p.options, p.source_bytes, p.source_compressed_bytes);
             for k in &p.kernels {
-                let params: Vec<String> = k.params.iter().map(|q| format!("{} {}", q.type_name, q.name)).collect();
+                let params: Vec<String> = k.params.iter().map(|q| q.c.clone()).collect();
+                let from = match k.signature {
+                    clbake::core::format::SignatureOrigin::Driver => "the driver",
+                    clbake::core::format::SignatureOrigin::Reader => "clbake's reader",
+                    _ => "unknown",
+                };
                 match &k.why_untyped {
-                    None => println!("        kernel {}({})  [typed, signature from the {:?}]", k.name, params.join(", "), k.signature),
+                    None => println!("        kernel {}({})  [typed; signature from {from}]", k.name, params.join(", ")),
                     Some(why) => println!("        kernel {}({})  [NO typed method: {why}]", k.name, params.join(", ")),
                 }
             }

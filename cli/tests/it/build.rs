@@ -45,7 +45,7 @@ fn every_broken_kernel_fails_with_file_and_line_in_one_run() {
     ]);
     let out = dir.path().join("out.clbk");
     let err = bake(Builder::new(dir.path()).with_bake_mode("host"), &out).0.unwrap_err().to_string();
-    assert!(err.contains("3 program(s) failed"), "{err}");
+    assert!(err.contains("3 program(s) cannot be baked"), "{err}");
     assert!(err.contains("broken.cl:4") && err.contains("undefined_thing"), "the log names the kernel file and line: {err}");
     assert!(err.contains("also_broken.cl") && err.contains("nope"), "{err}");
     assert!(err.contains("noinc.cl:1: `#include <missing.h>` not found"), "{err}");

@@ -130,7 +130,7 @@ fn kernel_compile_error_is_one_line_then_the_driver_log() {
     std::fs::write(dir.path().join("oops.cl"), "__kernel void k(__global float* x) {\n  x[0] = nope;\n}\n").unwrap();
     let err = fails(command(&clbake_bin()).args(["bake", "--kernels"]).arg(dir.path()).arg("-o").arg(dir.path().join("o.clbk")));
     let line = error_line(&err);
-    assert!(line.starts_with("error: 1 program(s) failed to compile (") && line.contains("oops.cl") && line.contains("fix the source"), "{err}");
+    assert!(line.starts_with("error: 1 program(s) cannot be baked (") && line.contains("oops.cl") && line.contains("fix the source"), "{err}");
     // The driver's log follows, naming file and line.
     let after: String = err.split_once(line).unwrap().1.into();
     assert!(after.contains("oops.cl:2") && after.contains("nope"), "{err}");

@@ -104,7 +104,7 @@ impl Default for Plan {
 pub enum BakeError {
     /// Programs failed and the bake does not keep going: every failure, each with its
     /// file, options and the driver's log.
-    #[error("{} program(s) failed to compile ({}): fix the source, give the options it needs, or leave the file out; the driver's log follows:\n{}", .0.len(), failed_files(.0), .0.iter().map(|f| f.to_string()).collect::<String>())]
+    #[error("{} program(s) cannot be baked ({}): fix the source, give the options it needs, or leave the file out:\n{}", .0.len(), failed_files(.0), .0.iter().map(|f| f.to_string()).collect::<String>())]
     Failed(Vec<Failure>),
     /// OpenCL failed outside a compile (context creation).
     #[error(transparent)]

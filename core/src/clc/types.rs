@@ -123,6 +123,28 @@ pub struct ParamInfo {
     pub type_qualifiers: TypeQualifiers,
 }
 
+impl ParamInfo {
+    /// The parameter as OpenCL C declares it: `__global const float* x`,
+    /// `read_only image2d_t src`, `uint n` (the docs of the typed methods, `clbake inspect`).
+    pub fn c_declaration(&self) -> String {
+        let space = match self.address {
+            AddressQualifier::Global if !self.type_name.starts_with("image") => "__global ",
+            AddressQualifier::Constant => "__constant ",
+            AddressQualifier::Local => "__local ",
+            _ => "",
+        };
+        let access = match self.access {
+            AccessQualifier::ReadOnly => "read_only ",
+            AccessQualifier::WriteOnly => "write_only ",
+            AccessQualifier::ReadWrite => "read_write ",
+            _ => "",
+        };
+        let constant = if self.type_qualifiers.contains(TypeQualifiers::CONST) && self.type_name.ends_with('*') { "const " } else { "" };
+        let restrict = if self.type_qualifiers.contains(TypeQualifiers::RESTRICT) { " restrict" } else { "" };
+        format!("{space}{access}{constant}{}{restrict} {}", self.type_name, self.name)
+    }
+}
+
 /// One kernel: its name, parameters and required work-group size.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KernelInfo {
