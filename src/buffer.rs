@@ -124,8 +124,10 @@ impl<T: Scalar, A: Access> Buffer<T, A> {
         };
         // SAFETY: CL_MEM_COPY_HOST_PTR copies `len` elements from `init`, which holds exactly
         // `len` during the call; the driver does not write through the pointer.
-        let mem = unsafe { opencl3::memory::Buffer::<T>::create(session.context(), A::FLAGS | CL_MEM_COPY_HOST_PTR, len, init.as_ptr() as *mut c_void) }
-            .map_err(Error::api("clCreateBuffer"))?;
+        let mem = unsafe {
+            opencl3::memory::Buffer::<T>::create(session.context(), A::FLAGS | CL_MEM_COPY_HOST_PTR, len, init.as_ptr() as *mut c_void)
+        }
+        .map_err(Error::api("clCreateBuffer"))?;
         Ok(Buffer { mem, len, _access: PhantomData })
     }
 

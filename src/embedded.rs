@@ -76,7 +76,11 @@ impl<P: ProgramId> Embedded<P> {
             return Err(Error::Replacement { detail: format!("{} program(s) expected, {} found", a.len(), b.len()) });
         }
         if let Some((x, y)) = a.iter().zip(b).find(|(x, y)| x.name != y.name || x.key != y.key) {
-            let why = if x.name != y.name { format!("program `{}` where `{}` was expected", y.name, x.name) } else { format!("program `{}` was baked from another source or options", x.name) };
+            let why = if x.name != y.name {
+                format!("program `{}` where `{}` was expected", y.name, x.name)
+            } else {
+                format!("program `{}` was baked from another source or options", x.name)
+            };
             return Err(Error::Replacement { detail: why });
         }
         drop(theirs);

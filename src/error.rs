@@ -59,7 +59,9 @@ pub enum Error {
         detail: String,
     },
     /// A program's embedded source is damaged, and no binary could serve it.
-    #[error("the embedded source of program `{program}` is damaged ({source}) and no binary serves it: copy or build the executable again")]
+    #[error(
+        "the embedded source of program `{program}` is damaged ({source}) and no binary serves it: copy or build the executable again"
+    )]
     Source {
         /// Program name.
         program: String,

@@ -7,9 +7,9 @@ use crate::{Error, Session};
 use clbake_core::clc::ImageKind;
 use opencl3::command_queue::CommandQueue;
 use opencl3::memory::{
-    ClMem, CL_FLOAT, CL_HALF_FLOAT, CL_MEM_COPY_HOST_PTR, CL_MEM_OBJECT_IMAGE1D, CL_MEM_OBJECT_IMAGE1D_ARRAY, CL_MEM_OBJECT_IMAGE2D, CL_MEM_OBJECT_IMAGE2D_ARRAY,
-    CL_MEM_OBJECT_IMAGE3D, CL_R, CL_RG, CL_RGBA, CL_SIGNED_INT16, CL_SIGNED_INT32, CL_SIGNED_INT8, CL_UNORM_INT16, CL_UNORM_INT8, CL_UNSIGNED_INT16, CL_UNSIGNED_INT32,
-    CL_UNSIGNED_INT8,
+    ClMem, CL_FLOAT, CL_HALF_FLOAT, CL_MEM_COPY_HOST_PTR, CL_MEM_OBJECT_IMAGE1D, CL_MEM_OBJECT_IMAGE1D_ARRAY, CL_MEM_OBJECT_IMAGE2D,
+    CL_MEM_OBJECT_IMAGE2D_ARRAY, CL_MEM_OBJECT_IMAGE3D, CL_R, CL_RG, CL_RGBA, CL_SIGNED_INT16, CL_SIGNED_INT32, CL_SIGNED_INT8,
+    CL_UNORM_INT16, CL_UNORM_INT8, CL_UNSIGNED_INT16, CL_UNSIGNED_INT32, CL_UNSIGNED_INT8,
 };
 use opencl3::types::{cl_channel_order, cl_channel_type, cl_image_desc, cl_image_format, cl_mem_object_type, CL_BLOCKING};
 use std::ffi::c_void;
@@ -138,7 +138,11 @@ impl<D: Dims, A: Access> std::fmt::Debug for Image<D, A> {
 impl<D: Dims, A: Access> Image<D, A> {
     fn create<P: Pixel>(session: &Session, extent: D::Extent, data: Option<&[P]>) -> Result<Self, Error> {
         let full = D::full(extent);
-        let count = full.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).filter(|&n| n > 0).ok_or_else(|| Error::Length(format!("image extent {extent:?} is empty or too large")))?;
+        let count = full
+            .iter()
+            .try_fold(1usize, |a, &b| a.checked_mul(b))
+            .filter(|&n| n > 0)
+            .ok_or_else(|| Error::Length(format!("image extent {extent:?} is empty or too large")))?;
         let zeros;
         let init: &[P] = match data {
             Some(d) if d.len() == count => d,
@@ -167,11 +171,15 @@ impl<D: Dims, A: Access> Image<D, A> {
         }
         // SAFETY: `format` and `desc` live through the call; COPY_HOST_PTR copies `count`
         // packed pixels from `init`, which holds exactly that many.
-        let mem = unsafe { opencl3::memory::Image::create(session.context(), A::FLAGS | CL_MEM_COPY_HOST_PTR, &format, &desc, init.as_ptr() as *mut c_void) }
-            .map_err(|e| match e.0 {
-                opencl3::error_codes::CL_IMAGE_FORMAT_NOT_SUPPORTED => Error::Length(format!("the device does not support images of {} pixels", std::any::type_name::<P>())),
-                code => Error::Api { call: "clCreateImage", code },
-            })?;
+        let mem = unsafe {
+            opencl3::memory::Image::create(session.context(), A::FLAGS | CL_MEM_COPY_HOST_PTR, &format, &desc, init.as_ptr() as *mut c_void)
+        }
+        .map_err(|e| match e.0 {
+            opencl3::error_codes::CL_IMAGE_FORMAT_NOT_SUPPORTED => {
+                Error::Length(format!("the device does not support images of {} pixels", std::any::type_name::<P>()))
+            }
+            code => Error::Api { call: "clCreateImage", code },
+        })?;
         Ok(Image { mem, extent: full, format: (P::ORDER, P::TYPE), _kind: PhantomData })
     }
 
@@ -192,7 +200,10 @@ impl<D: Dims, A: Access> Image<D, A> {
 
     fn check_format<P: Pixel>(&self) -> Result<usize, Error> {
         if (P::ORDER, P::TYPE) != self.format {
-            return Err(Error::Length(format!("the image holds other pixels than {}: read and write it with the pixel type it was created with", std::any::type_name::<P>())));
+            return Err(Error::Length(format!(
+                "the image holds other pixels than {}: read and write it with the pixel type it was created with",
+                std::any::type_name::<P>()
+            )));
         }
         Ok(self.extent.iter().product())
     }
@@ -204,8 +215,19 @@ impl<D: Dims, A: Access> Image<D, A> {
         let origin = [0usize; 3];
         // SAFETY: a blocking read of the whole image (region = extent, packed) into a live
         // vector of exactly that many pixels of the image's own format.
-        unsafe { queue.enqueue_read_image(&self.mem, CL_BLOCKING, origin.as_ptr(), self.extent.as_ptr(), 0, 0, out.as_mut_ptr() as *mut c_void, &[]) }
-            .map_err(Error::api("clEnqueueReadImage"))?;
+        unsafe {
+            queue.enqueue_read_image(
+                &self.mem,
+                CL_BLOCKING,
+                origin.as_ptr(),
+                self.extent.as_ptr(),
+                0,
+                0,
+                out.as_mut_ptr() as *mut c_void,
+                &[],
+            )
+        }
+        .map_err(Error::api("clEnqueueReadImage"))?;
         Ok(out)
     }
 
@@ -218,8 +240,19 @@ impl<D: Dims, A: Access> Image<D, A> {
         let origin = [0usize; 3];
         // SAFETY: a blocking write of the whole image from a live slice of exactly that many
         // pixels of the image's format.
-        unsafe { queue.enqueue_write_image(&mut self.mem, CL_BLOCKING, origin.as_ptr(), self.extent.as_ptr(), 0, 0, pixels.as_ptr() as *mut c_void, &[]) }
-            .map_err(Error::api("clEnqueueWriteImage"))?;
+        unsafe {
+            queue.enqueue_write_image(
+                &mut self.mem,
+                CL_BLOCKING,
+                origin.as_ptr(),
+                self.extent.as_ptr(),
+                0,
+                0,
+                pixels.as_ptr() as *mut c_void,
+                &[],
+            )
+        }
+        .map_err(Error::api("clEnqueueWriteImage"))?;
         Ok(())
     }
 }
@@ -276,7 +309,10 @@ pub struct Sampler {
 impl Sampler {
     /// A sampler with normalized (`true`: in [0, 1)) or pixel coordinates.
     pub fn new(session: &Session, normalized: bool, addressing: Addressing, filter: Filter) -> Result<Self, Error> {
-        use opencl3::memory::{CL_ADDRESS_CLAMP, CL_ADDRESS_CLAMP_TO_EDGE, CL_ADDRESS_MIRRORED_REPEAT, CL_ADDRESS_NONE, CL_ADDRESS_REPEAT, CL_FILTER_LINEAR, CL_FILTER_NEAREST};
+        use opencl3::memory::{
+            CL_ADDRESS_CLAMP, CL_ADDRESS_CLAMP_TO_EDGE, CL_ADDRESS_MIRRORED_REPEAT, CL_ADDRESS_NONE, CL_ADDRESS_REPEAT, CL_FILTER_LINEAR,
+            CL_FILTER_NEAREST,
+        };
         let a = match addressing {
             Addressing::None => CL_ADDRESS_NONE,
             Addressing::ClampToEdge => CL_ADDRESS_CLAMP_TO_EDGE,
@@ -289,7 +325,8 @@ impl Sampler {
             Filter::Linear => CL_FILTER_LINEAR,
         };
         #[allow(deprecated)] // clCreateSampler: the OpenCL 1.2 call, for 1.2 drivers
-        let inner = opencl3::memory::Sampler::create(session.context(), u32::from(normalized), a, f).map_err(Error::api("clCreateSampler"))?;
+        let inner =
+            opencl3::memory::Sampler::create(session.context(), u32::from(normalized), a, f).map_err(Error::api("clCreateSampler"))?;
         Ok(Sampler { inner })
     }
 }

@@ -124,8 +124,8 @@ mod image;
 pub mod launch;
 mod load;
 mod model;
-mod session;
 pub mod selfbake;
+mod session;
 
 pub use buffer::{Access, Buffer, KernelReads, KernelWrites, ReadOnly, ReadWrite, WriteOnly};
 pub use clbake_core as core;
@@ -136,18 +136,24 @@ pub use embedded::{AnyProgram, Embedded, ProgramId};
 pub use error::Error;
 /// `half`: OpenCL's 16-bit float, as the `half` crate's type (what safetensors and candle use).
 pub use half::f16 as Half;
-pub use image::{Addressing, Dims, Filter, Image, Image1d, Image1dArray, Image2d, Image2dArray, Image3d, Pixel, Sampler, Unorm16, Unorm8, D1, D1Array, D2, D2Array, D3};
+pub use image::{
+    Addressing, D1Array, D2Array, Dims, Filter, Image, Image1d, Image1dArray, Image2d, Image2dArray, Image3d, Pixel, Sampler, Unorm16,
+    Unorm8, D1, D2, D3,
+};
 pub use launch::{Launch, Local, Scalar, Tuned, Tuning, WorkSize};
-pub use load::{binary_threads, CacheEvent, CacheEventKind, CacheReport, CacheState, KernelSet, LoadOptions, LoadPath, LoadReport, Miss, MissReason, ProgramReport, MIN_BINARY_THREADS};
 pub use load::write_misses;
+pub use load::{
+    binary_threads, CacheEvent, CacheEventKind, CacheReport, CacheState, KernelSet, LoadOptions, LoadPath, LoadReport, Miss, MissReason,
+    ProgramReport, MIN_BINARY_THREADS,
+};
 pub use model::{Element, Tensor, TensorInfo};
-pub use session::Session;
 /// The OpenCL bindings clbake is built on; its queue and event types appear in launches.
 pub use opencl3;
 /// An OpenCL command queue (what launches and buffer transfers take: `session.queue()`).
 pub use opencl3::command_queue::CommandQueue as Queue;
 /// An OpenCL event (what a launch returns).
 pub use opencl3::event::Event;
+pub use session::Session;
 
 #[doc(hidden)]
 pub mod __private {

@@ -63,7 +63,9 @@ impl<T: Element, const RANK: usize> TensorInfo<T, RANK> {
     /// If `file` is not the file this info was generated from (range, length or alignment
     /// wrong) — the macro checked all three at compile time for the embedded bytes.
     pub fn view(&self, file: &'static [u8]) -> Tensor<'static, T, RANK> {
-        let bytes = file.get(self.start..self.end).unwrap_or_else(|| panic!("tensor {}: range {}..{} outside file", self.name, self.start, self.end));
+        let bytes = file
+            .get(self.start..self.end)
+            .unwrap_or_else(|| panic!("tensor {}: range {}..{} outside file", self.name, self.start, self.end));
         assert_eq!(bytes.len(), self.len() * std::mem::size_of::<T>(), "tensor {}: byte length does not match shape", self.name);
         let data: &[T] = bytemuck::try_cast_slice(bytes).unwrap_or_else(|e| panic!("tensor {}: {e}", self.name));
         Tensor { name: self.name, shape: self.shape, data }

@@ -87,7 +87,13 @@ pub fn programs_of(bundle: &Bundle<'_>) -> Result<Vec<ProgramSource>, Error> {
 /// Bakes every embedded program for every device in `devices` as `plan` says (its
 /// `devices` are replaced) and writes the bundle to `out` atomically. The directory of
 /// `out` must exist.
-pub fn bake_embedded<P>(embedded: &Embedded<P>, devices: &[DeviceInfo], out: &Path, plan: Plan, progress: &(dyn Fn(Progress<'_>) + Sync)) -> Result<SelfBakeSummary, Error> {
+pub fn bake_embedded<P>(
+    embedded: &Embedded<P>,
+    devices: &[DeviceInfo],
+    out: &Path,
+    plan: Plan,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<SelfBakeSummary, Error> {
     let start = Instant::now();
     let programs = programs(embedded)?;
     if devices.is_empty() {
@@ -206,7 +212,11 @@ fn bake_for_env<P>(embedded: &Embedded<P>, out: &Path) -> Result<SelfBakeSummary
         _ => None,
     };
     let plan = Plan {
-        settings: bake::JobSettings { capture: true, warm: env::flag(env::WARM)?.unwrap_or(true), checks: env::flag(env::CHECK)?.unwrap_or(true) },
+        settings: bake::JobSettings {
+            capture: true,
+            warm: env::flag(env::WARM)?.unwrap_or(true),
+            checks: env::flag(env::CHECK)?.unwrap_or(true),
+        },
         keep_going: true,
         jobs: env::number(env::JOBS)?.unwrap_or(0),
         workers: WorkerCommand::this_executable(&[]),
@@ -263,7 +273,10 @@ mod tests {
     #[test]
     fn bakes_for_the_host_device() {
         let devices = cl::devices().expect("an OpenCL device (PoCL)");
-        let e = embedded(&[("a", "__kernel void k(__global float* x) { x[0] = 1.0f; }"), ("b", "__kernel void k(__global int* y) { y[0] = 2; }")]);
+        let e = embedded(&[
+            ("a", "__kernel void k(__global float* x) { x[0] = 1.0f; }"),
+            ("b", "__kernel void k(__global int* y) { y[0] = 2; }"),
+        ]);
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("host.clbk");
         let s = bake_embedded(&e, &devices[..1], &out, Plan::default(), &|_| {}).unwrap();

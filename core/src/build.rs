@@ -125,7 +125,11 @@ impl Builder {
     /// with precompiled bundles from `kernels_dir/precompiled`.
     pub fn new(kernels_dir: impl AsRef<Path>) -> Self {
         let dir = kernels_dir.as_ref();
-        let dir = if dir.is_relative() { std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default().join(dir) } else { dir.to_path_buf() };
+        let dir = if dir.is_relative() {
+            std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default().join(dir)
+        } else {
+            dir.to_path_buf()
+        };
         Builder {
             precompiled_dir: Some(dir.join("precompiled")),
             kernels_dir: dir,
@@ -287,7 +291,13 @@ impl Builder {
     /// previous contents, when they are a bundle, serve for an incremental bake). `cross`
     /// skips capturing host binaries; `workers` starts compile worker processes (the
     /// executable must call [`bake::serve_if_worker`] first).
-    pub fn bake_to(&self, out: &Path, cross: bool, workers: Option<WorkerCommand>, progress: &(dyn Fn(Progress<'_>) + Sync)) -> Result<BuildSummary, BuildError> {
+    pub fn bake_to(
+        &self,
+        out: &Path,
+        cross: bool,
+        workers: Option<WorkerCommand>,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> Result<BuildSummary, BuildError> {
         let found = source::discover(&self.kernels_dir, &self.discover)?;
         for p in &found.programs {
             for input in &p.inputs {

@@ -129,7 +129,13 @@ pub fn parse(bytes: &[u8]) -> Result<CacheEntry<'_>, FormatError> {
     if computed != fixed.payload_checksum {
         return Err(FormatError::ChecksumMismatch { what: "cache entry payload", expected: fixed.payload_checksum, found: computed });
     }
-    Ok(CacheEntry { name, fingerprint: fingerprint::to_owned(&raw), fingerprint_hash: fixed.fingerprint_hash, program_key: fixed.program_key, payload })
+    Ok(CacheEntry {
+        name,
+        fingerprint: fingerprint::to_owned(&raw),
+        fingerprint_hash: fixed.fingerprint_hash,
+        program_key: fixed.program_key,
+        payload,
+    })
 }
 
 /// Recomputes the header checksum of `bytes` in place from the fields and metadata found
@@ -177,7 +183,12 @@ impl Fixed {
             return Err(FormatError::UnsupportedVersion { what: "cache entry", major, minor: 0, supported: "2" });
         }
         if bytes.len() < HEADER_LEN {
-            return Err(FormatError::Truncated { what: "cache entry header", offset: 0, needed: HEADER_LEN as u64, available: bytes.len() as u64 });
+            return Err(FormatError::Truncated {
+                what: "cache entry header",
+                offset: 0,
+                needed: HEADER_LEN as u64,
+                available: bytes.len() as u64,
+            });
         }
         let w = "cache entry header";
         let meta_len = c.u32(w)?;
@@ -191,7 +202,13 @@ impl Fixed {
         if payload_len == 0 {
             return Err(FormatError::corrupted("cache entry payload", "empty"));
         }
-        let fixed = Fixed { meta_len, fingerprint_hash: c.hash(w)?, program_key: c.hash(w)?, payload_checksum: c.hash(w)?, header_checksum: c.hash(w)? };
+        let fixed = Fixed {
+            meta_len,
+            fingerprint_hash: c.hash(w)?,
+            program_key: c.hash(w)?,
+            payload_checksum: c.hash(w)?,
+            header_checksum: c.hash(w)?,
+        };
         let total = HEADER_LEN as u64 + u64::from(meta_len) + payload_len; // < 2^31: no overflow
         let found = bytes.len() as u64;
         if found < total {

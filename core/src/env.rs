@@ -176,10 +176,13 @@ pub fn size(var: &'static str) -> Result<Option<u64>, EnvError> {
 /// The variables a build script reads, for `cargo::rerun-if-env-changed`, with the
 /// driver-selection variables that change which devices a bake sees.
 pub fn build_tracked() -> impl Iterator<Item = &'static str> {
-    VARS.iter()
-        .filter(|v| matches!(v.scope, Scope::Build | Scope::Both))
-        .map(|v| v.name)
-        .chain(["OCL_ICD_VENDORS", "OCL_ICD_FILENAMES", "OPENCL_DYLIB_PATH", "POCL_DEVICES", "POCL_CACHE_DIR"])
+    VARS.iter().filter(|v| matches!(v.scope, Scope::Build | Scope::Both)).map(|v| v.name).chain([
+        "OCL_ICD_VENDORS",
+        "OCL_ICD_FILENAMES",
+        "OPENCL_DYLIB_PATH",
+        "POCL_DEVICES",
+        "POCL_CACHE_DIR",
+    ])
 }
 
 /// The table as text lines for `--help` (`NAME=VALUES  effect`), for one scope or all.

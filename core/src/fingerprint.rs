@@ -138,11 +138,7 @@ impl Fingerprint {
             }
         }
         if self.address_bits != found.address_bits {
-            out.push(FieldDiff {
-                field: "address_bits",
-                expected: self.address_bits.to_string(),
-                found: found.address_bits.to_string(),
-            });
+            out.push(FieldDiff { field: "address_bits", expected: self.address_bits.to_string(), found: found.address_bits.to_string() });
         }
         out
     }
@@ -171,7 +167,8 @@ mod tests {
 
     fn fp() -> Fingerprint {
         Fingerprint::from_parts(
-            ["p", "pv", "OpenCL 3.0", "dev", "dv", "OpenCL 3.0 dev", "3.1", "OpenCL C 1.2", "x86_64/64", "libpocl.so.2 size=1 build-id=ab"].map(String::from),
+            ["p", "pv", "OpenCL 3.0", "dev", "dv", "OpenCL 3.0 dev", "3.1", "OpenCL C 1.2", "x86_64/64", "libpocl.so.2 size=1 build-id=ab"]
+                .map(String::from),
             64,
         )
     }

@@ -130,11 +130,11 @@ mod tests {
     #[test]
     fn ignores_what_is_not_a_work_group_function() {
         for bad in [
-            &b"/a/0-0-0/b.so"[..],       // directory and file name differ
-            b"/a/0-0/a.so",               // two sizes
-            b"/a/1-2-3-fast/a.so",        // unknown flag
-            b"/a/x-2-3/a.so",             // not a number
-            b"a/1-1-1/a.so",              // no leading slash
+            &b"/a/0-0-0/b.so"[..], // directory and file name differ
+            b"/a/0-0/a.so",        // two sizes
+            b"/a/1-2-3-fast/a.so", // unknown flag
+            b"/a/x-2-3/a.so",      // not a number
+            b"a/1-1-1/a.so",       // no leading slash
             b".so",
             b"/.so",
             b"",
@@ -144,7 +144,14 @@ mod tests {
         }
         // Arbitrary bytes never panic.
         let mut x = 0x9e37_79b9u32;
-        let noise: Vec<u8> = (0..100_000).map(|_| { x ^= x << 13; x ^= x >> 17; x ^= x << 5; b"/.so-0123a_"[x as usize % 11] }).collect();
+        let noise: Vec<u8> = (0..100_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                b"/.so-0123a_"[x as usize % 11]
+            })
+            .collect();
         let _ = workgroup_functions(&noise);
     }
 }

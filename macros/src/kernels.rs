@@ -40,10 +40,15 @@ pub(crate) struct Model {
 fn read_model(input: &Input) -> syn::Result<Model> {
     let span = input.name.as_ref().map(LitStr::span).unwrap_or_else(Span::call_site);
     let name = input.name.as_ref().map(LitStr::value).unwrap_or_else(|| "kernels".into());
-    let out_dir = std::env::var_os("OUT_DIR")
-        .ok_or_else(|| syn::Error::new(span, "OUT_DIR is not set: include_kernels! needs a build.rs that calls clbake_core::build::bake_kernels(\"kernels\")"))?;
+    let out_dir = std::env::var_os("OUT_DIR").ok_or_else(|| {
+        syn::Error::new(
+            span,
+            "OUT_DIR is not set: include_kernels! needs a build.rs that calls clbake_core::build::bake_kernels(\"kernels\")",
+        )
+    })?;
     let path = PathBuf::from(out_dir).join("clbake").join(format!("{name}.clbk"));
-    let bytes = std::fs::read(&path).map_err(|e| syn::Error::new(span, format!("cannot read {}: {e} (does build.rs bake a bundle named `{name}`?)", path.display())))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| syn::Error::new(span, format!("cannot read {}: {e} (does build.rs bake a bundle named `{name}`?)", path.display())))?;
     model_from_bytes(path, &bytes).map_err(|e| syn::Error::new(span, e))
 }
 
@@ -77,7 +82,9 @@ pub(crate) fn codegen(model: &Model) -> syn::Result<TokenStream> {
     let docs: Vec<_> = model
         .programs
         .iter()
-        .map(|p| format!(" Program `{}`: kernels {}.", p.name, p.kernels.iter().map(|k| format!("`{}`", k.name)).collect::<Vec<_>>().join(", ")))
+        .map(|p| {
+            format!(" Program `{}`: kernels {}.", p.name, p.kernels.iter().map(|k| format!("`{}`", k.name)).collect::<Vec<_>>().join(", "))
+        })
         .collect();
     let groups = crate::groups::group(&model.programs);
     let typed = crate::typed::codegen(&model.programs, &groups, &variants)?;

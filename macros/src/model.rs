@@ -52,15 +52,15 @@ fn read(lit: &LitStr) -> syn::Result<(PathBuf, Vec<TensorModel>)> {
     let dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
     let path = dir.join(lit.value());
     let bytes = std::fs::read(&path).map_err(|e| err(format!("cannot read model {}: {e}", path.display())))?;
-    let (header_len, meta) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| err(format!("{} is not a valid safetensors file: {e:?}", path.display())))?;
+    let (header_len, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| err(format!("{} is not a valid safetensors file: {e:?}", path.display())))?;
     let data_start = 8 + header_len;
     let mut tensors = Vec::new();
     let mut infos: Vec<_> = meta.tensors().into_iter().collect();
     infos.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, info) in infos {
-        let (rust_type, elem_size) =
-            element(info.dtype).ok_or_else(|| err(format!("{}: tensor `{name}` has unsupported dtype {:?}", path.display(), info.dtype)))?;
+        let (rust_type, elem_size) = element(info.dtype)
+            .ok_or_else(|| err(format!("{}: tensor `{name}` has unsupported dtype {:?}", path.display(), info.dtype)))?;
         let (start, end) = (data_start + info.data_offsets.0, data_start + info.data_offsets.1);
         if start % elem_size != 0 {
             return Err(err(format!(

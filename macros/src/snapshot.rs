@@ -16,7 +16,14 @@ fn expand_dir(dir: &Path) -> String {
     assert!(found.failures.is_empty(), "{:?}", found.failures);
     let mut w = BundleWriter::new().with_info("snapshot");
     for p in &found.programs {
-        w.add_program(&ProgramSpec { name: &p.name, stem: &p.stem, variant: &p.variant, options: &p.options, source: &p.source, kernels: p.kernels.clone() });
+        w.add_program(&ProgramSpec {
+            name: &p.name,
+            stem: &p.stem,
+            variant: &p.variant,
+            options: &p.options,
+            source: &p.source,
+            kernels: p.kernels.clone(),
+        });
     }
     let bytes = w.to_bytes();
     let model = model_from_bytes(PathBuf::from("OUT_DIR/clbake/kernels.clbk"), &bytes).unwrap();

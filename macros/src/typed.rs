@@ -40,7 +40,11 @@ fn choose_names(groups: &[Group]) -> syn::Result<Vec<Names>> {
         }
         types.push(handle.clone());
         let variant_enum = (g.uniform && g.members.iter().any(|(v, _)| v.is_some())).then(|| {
-            let mut name = if types.contains(&base) || groups.iter().any(|o| format!("{}Kernels", camel(&o.stem)) == base) { format!("{base}Variant") } else { base.clone() };
+            let mut name = if types.contains(&base) || groups.iter().any(|o| format!("{}Kernels", camel(&o.stem)) == base) {
+                format!("{base}Variant")
+            } else {
+                base.clone()
+            };
             while types.contains(&name) {
                 name.push('_');
             }
@@ -62,7 +66,11 @@ pub(crate) fn codegen(programs: &[ProgramModel], groups: &[Group], variants: &[I
         match (&n.variant_enum, g.uniform) {
             (Some(enum_name), _) => {
                 items.push(variant_enum(programs, g, enum_name, variants, &file_doc));
-                items.push(handle(&g.kernels, &n.handle, &format!("Kernels of the build variants of `{}`{file_doc}; select one with [`{enum_name}`].", g.stem)));
+                items.push(handle(
+                    &g.kernels,
+                    &n.handle,
+                    &format!("Kernels of the build variants of `{}`{file_doc}; select one with [`{enum_name}`].", g.stem),
+                ));
                 let (method, handle_ty) = (&n.method, &n.handle);
                 let doc = doc(&format!("The kernels of `{}`{file_doc}, in the build variant `variant`.", g.stem));
                 accessors.push(quote! {
@@ -181,7 +189,8 @@ pub(crate) fn codegen(programs: &[ProgramModel], groups: &[Group], variants: &[I
 fn variant_enum(programs: &[ProgramModel], g: &Group, name: &Ident, program_variants: &[Ident], file_doc: &str) -> TokenStream {
     let variants = distinct(g.members.iter().map(|(v, _)| format_ident!("{}", camel(v.as_deref().unwrap_or("default")))).collect(), &[]);
     let programs_of: Vec<&Ident> = g.members.iter().map(|&(_, i)| &program_variants[i]).collect();
-    let docs: Vec<TokenStream> = g.members.iter().map(|&(_, i)| doc(&format!("Program `{}`, built with `{}`.", programs[i].name, programs[i].options))).collect();
+    let docs: Vec<TokenStream> =
+        g.members.iter().map(|&(_, i)| doc(&format!("Program `{}`, built with `{}`.", programs[i].name, programs[i].options))).collect();
     let labels: Vec<&str> = g.members.iter().map(|(v, _)| v.as_deref().unwrap_or("")).collect();
     let count = variants.len();
     let doc = doc(&format!("Build variants of `{}`{file_doc} (`// clbake:variant` lines, or declared by the build script).", g.stem));
@@ -275,14 +284,23 @@ fn kernel_method(k: &KernelRecord, index: usize, method: &Ident) -> Result<Token
     let types: Vec<TokenStream> = k
         .params
         .iter()
-        .map(|p| classify(p).ok().and_then(|t| rust_type::param(&t)).ok_or_else(|| format!("parameter `{}` has a type clbake cannot pass yet", p.name)))
+        .map(|p| {
+            classify(p)
+                .ok()
+                .and_then(|t| rust_type::param(&t))
+                .ok_or_else(|| format!("parameter `{}` has a type clbake cannot pass yet", p.name))
+        })
         .collect::<Result<_, _>>()?;
     let params = distinct(k.params.iter().enumerate().map(|(i, p)| raw_ident(&p.name, &format!("arg{i}"))).collect(), LAUNCH_PARAMS);
     let origin = match k.origin {
         SignatureOrigin::Driver => "as the driver reported it when the program was baked",
         _ => "as clbake's reader found it (no device at build time)",
     };
-    let mut text = format!("Enqueues kernel `{}` on `queue` and returns its event. Its signature, {origin}:\n\n```c\n{}\n```\n", k.name, c_declaration(k));
+    let mut text = format!(
+        "Enqueues kernel `{}` on `queue` and returns its event. Its signature, {origin}:\n\n```c\n{}\n```\n",
+        k.name,
+        c_declaration(k)
+    );
     if let Some(r) = k.reqd_work_group_size {
         text.push_str(&format!("\nThe kernel requires local size {r:?}; `local = None` uses it.\n"));
     } else {

@@ -31,10 +31,7 @@ pub fn default_for(exe: &str) -> Option<PathBuf> {
 
 /// The running executable's file name (`app` when it cannot be found).
 pub fn exe_name() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "app".to_string())
+    std::env::current_exe().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_else(|| "app".to_string())
 }
 
 /// A file-name-safe form of `name`: ASCII letters, digits, `_`, `-` and `.` kept, anything

@@ -91,7 +91,13 @@ impl DiskCache {
                 Err(e) => log::debug!("cannot remove stale {}: {e}", t.display()),
             }
         }
-        Ok(DiskCache { root: root.to_path_buf(), dir: device_dir, fingerprint: fingerprint.clone(), crashes: std::sync::Mutex::new(crashes), limits: Limits::default() })
+        Ok(DiskCache {
+            root: root.to_path_buf(),
+            dir: device_dir,
+            fingerprint: fingerprint.clone(),
+            crashes: std::sync::Mutex::new(crashes),
+            limits: Limits::default(),
+        })
     }
 
     /// Sets the size and age the cache is pruned to after each write.

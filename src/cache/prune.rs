@@ -54,7 +54,16 @@ pub struct Pruned {
 
 impl fmt::Display for Pruned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} entr{} removed ({} bytes), {} empty device director{} removed, {} bytes kept", self.removed, if self.removed == 1 { "y" } else { "ies" }, self.freed, self.dirs, if self.dirs == 1 { "y" } else { "ies" }, self.kept)
+        write!(
+            f,
+            "{} entr{} removed ({} bytes), {} empty device director{} removed, {} bytes kept",
+            self.removed,
+            if self.removed == 1 { "y" } else { "ies" },
+            self.freed,
+            self.dirs,
+            if self.dirs == 1 { "y" } else { "ies" },
+            self.kept
+        )
     }
 }
 
@@ -103,7 +112,8 @@ pub fn prune(root: &Path, limits: &Limits) -> Result<Pruned, CacheError> {
     out.kept = total;
     for dir in dirs {
         let left: Vec<_> = std::fs::read_dir(&dir).map(|r| r.flatten().collect()).unwrap_or_default();
-        let only_ours = left.iter().all(|e| e.file_name().to_str().is_some_and(|n| matches!(classify(n), Kind::Lock(_) | Kind::Checked(_))));
+        let only_ours =
+            left.iter().all(|e| e.file_name().to_str().is_some_and(|n| matches!(classify(n), Kind::Lock(_) | Kind::Checked(_))));
         if only_ours && std::fs::remove_dir_all(&dir).is_ok() {
             out.dirs += 1;
         }

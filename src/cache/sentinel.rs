@@ -255,7 +255,10 @@ pub(crate) fn write_marker(path: &Path, text: &str) -> std::io::Result<()> {
 /// the dead parallel sentinels that caused it.
 pub(crate) fn serialize(dir: &Path, dead: &[(PathBuf, u32)]) -> std::io::Result<()> {
     let pids: Vec<String> = dead.iter().map(|(_, p)| p.to_string()).collect();
-    write_marker(&dir.join(SERIAL_MARKER), &format!("process {} died while loading or compiling several programs at once", pids.join(", ")))?;
+    write_marker(
+        &dir.join(SERIAL_MARKER),
+        &format!("process {} died while loading or compiling several programs at once", pids.join(", ")),
+    )?;
     for (path, _) in dead {
         fs::remove_file(path)?;
     }
@@ -283,10 +286,7 @@ mod tests {
     fn names_are_classified() {
         assert_eq!(classify("conv-0123abcd.bin"), Kind::Entry("conv-0123abcd"));
         assert_eq!(classify("conv-0123abcd.lock"), Kind::Lock("conv-0123abcd"));
-        assert_eq!(
-            classify("a.b-0123abcd.cache.42.sentinel"),
-            Kind::Sentinel { stem: "a.b-0123abcd", source: Source::Cache, pid: 42 }
-        );
+        assert_eq!(classify("a.b-0123abcd.cache.42.sentinel"), Kind::Sentinel { stem: "a.b-0123abcd", source: Source::Cache, pid: 42 });
         assert_eq!(classify("a-1.embedded.quarantine"), Kind::Quarantine("a-1"));
         assert_eq!(classify("a-1.77.3.tmp"), Kind::Temp { pid: 77 });
         assert_eq!(classify("a-1.x.42.sentinel"), Kind::Unknown);

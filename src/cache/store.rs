@@ -103,7 +103,10 @@ impl DiskCache {
         let entry = cache_entry::parse(&bytes).map_err(|e| corrupt(format!("{show}: {e}")))?;
         if entry.fingerprint != self.fingerprint {
             let diff = entry.fingerprint.diff(&self.fingerprint);
-            return Err(Bad { reason: MissReason::FingerprintMismatch { diff }, remove: Some(format!("{show} was built for another device")) });
+            return Err(Bad {
+                reason: MissReason::FingerprintMismatch { diff },
+                remove: Some(format!("{show} was built for another device")),
+            });
         }
         if entry.program_key != *key || entry.name != name {
             let why = format!("{show} holds program `{}` key {}", entry.name, entry.program_key);
@@ -231,5 +234,4 @@ mod tests {
         assert!(err.to_string().contains("File too large"), "{err}");
         clbake_core::atomic::write(&dir.join("small.bin"), &[7u8; 5_000], 0o600).unwrap();
     }
-
 }

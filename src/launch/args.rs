@@ -43,7 +43,9 @@ impl Pending {
             // SAFETY: `bytes` holds exactly the argument (a checked value of the parameter's
             // size, or the handle of a memory object or sampler the launch borrows until it is
             // enqueued); clSetKernelArg copies it during the call.
-            Pending::Bytes(bytes) => unsafe { opencl3::kernel::set_kernel_arg(kernel.get(), index, bytes.len(), bytes.as_ptr() as *const c_void) },
+            Pending::Bytes(bytes) => unsafe {
+                opencl3::kernel::set_kernel_arg(kernel.get(), index, bytes.len(), bytes.as_ptr() as *const c_void)
+            },
             // SAFETY: a __local argument is set with a size and a NULL pointer, as the spec asks.
             Pending::Local(size) => unsafe { opencl3::kernel::set_kernel_arg(kernel.get(), index, *size, std::ptr::null()) },
         }

@@ -26,10 +26,20 @@ fn arg_text(d: &ArgDesc) -> String {
 fn param_text(t: &ParamType) -> String {
     match t {
         ParamType::Value(v) => format!("a value of `{}` (`{}`)", v.cl_name(), rust_name(*v)),
-        ParamType::Pointer { space: AddressSpace::Local, elem, .. } => format!("`Local<{}>` (`__local {}*`)", rust_name(*elem), elem.cl_name()),
+        ParamType::Pointer { space: AddressSpace::Local, elem, .. } => {
+            format!("`Local<{}>` (`__local {}*`)", rust_name(*elem), elem.cl_name())
+        }
         ParamType::Pointer { elem, is_const, any_elem, .. } => {
-            let (rust, cl) = if *any_elem { ("any element type".to_string(), "void".to_string()) } else { (format!("`{}`", rust_name(*elem)), elem.cl_name()) };
-            format!("a buffer of {rust} the kernel {} (`{}{cl}*`)", if *is_const { "reads" } else { "writes" }, if *is_const { "const " } else { "" })
+            let (rust, cl) = if *any_elem {
+                ("any element type".to_string(), "void".to_string())
+            } else {
+                (format!("`{}`", rust_name(*elem)), elem.cl_name())
+            };
+            format!(
+                "a buffer of {rust} the kernel {} (`{}{cl}*`)",
+                if *is_const { "reads" } else { "writes" },
+                if *is_const { "const " } else { "" }
+            )
         }
         ParamType::Image { kind, access } => format!("an image `{}` ({access:?})", kind.cl_name()),
         ParamType::Sampler => "a sampler".into(),
@@ -42,14 +52,20 @@ pub(crate) fn fits(arg: &dyn KernelArg, p: &ParamInfo) -> Result<(), String> {
     let d = arg.desc();
     let ok = match (&d, &ty) {
         (ArgDesc::Value(a), ParamType::Value(b)) => a.scalar == b.scalar && a.storage_width() == b.storage_width(),
-        (ArgDesc::Buffer { elem, reads, writes }, ParamType::Pointer { space: AddressSpace::Global | AddressSpace::Constant, elem: want, is_const, any_elem }) => {
+        (
+            ArgDesc::Buffer { elem, reads, writes },
+            ParamType::Pointer { space: AddressSpace::Global | AddressSpace::Constant, elem: want, is_const, any_elem },
+        ) => {
             let want = if *any_elem { elem } else { want };
             if elem.size() != want.size() || elem.scalar != want.scalar {
                 false
             } else if !is_const && !writes {
                 return Err(format!("the kernel writes this buffer, and a `ReadOnly` buffer cannot be written: pass a `Buffer<{}, ReadWrite>` or `WriteOnly`", rust_name(*want)));
             } else if *is_const && !reads {
-                return Err(format!("the kernel reads this buffer, and a `WriteOnly` buffer cannot be read: pass a `Buffer<{}, ReadOnly>` or `ReadWrite`", rust_name(*want)));
+                return Err(format!(
+                    "the kernel reads this buffer, and a `WriteOnly` buffer cannot be read: pass a `Buffer<{}, ReadOnly>` or `ReadWrite`",
+                    rust_name(*want)
+                ));
             } else {
                 true
             }
@@ -83,13 +99,24 @@ pub(crate) fn fits(arg: &dyn KernelArg, p: &ParamInfo) -> Result<(), String> {
 /// Checks work sizes before the driver sees them: every dimension at least 1, `local`
 /// dividing `global`, within the kernel's and the device's limits and equal to a required
 /// work-group size. `Err` names the sizes and the fix.
-pub(crate) fn work_sizes(kernel: &Kernel, device: &DeviceInfo, required: Option<[usize; 3]>, global: &[usize], local: Option<&[usize]>) -> Result<(), String> {
+pub(crate) fn work_sizes(
+    kernel: &Kernel,
+    device: &DeviceInfo,
+    required: Option<[usize; 3]>,
+    global: &[usize],
+    local: Option<&[usize]>,
+) -> Result<(), String> {
     if global.contains(&0) {
         return Err(format!("global size {} has an empty dimension: every dimension must be at least 1", sizes(global)));
     }
     let Some(local) = local else { return Ok(()) };
     if local.len() != global.len() || local.contains(&0) {
-        return Err(format!("local size {} must have {} dimension(s) of at least 1, as the global size {}", sizes(local), global.len(), sizes(global)));
+        return Err(format!(
+            "local size {} must have {} dimension(s) of at least 1, as the global size {}",
+            sizes(local),
+            global.len(),
+            sizes(global)
+        ));
     }
     if let Some(d) = (0..global.len()).find(|&d| !global[d].is_multiple_of(local[d])) {
         let up = global[d].div_ceil(local[d]) * local[d];
@@ -105,7 +132,11 @@ pub(crate) fn work_sizes(kernel: &Kernel, device: &DeviceInfo, required: Option<
     }
     if let Some(r) = required {
         if local != &r[..local.len()] {
-            return Err(format!("the kernel requires local size {} (reqd_work_group_size), {} was given: pass that size or None", sizes(&r[..local.len()]), sizes(local)));
+            return Err(format!(
+                "the kernel requires local size {} (reqd_work_group_size), {} was given: pass that size or None",
+                sizes(&r[..local.len()]),
+                sizes(local)
+            ));
         }
     }
     let items: usize = local.iter().product();

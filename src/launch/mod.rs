@@ -36,8 +36,8 @@ mod args;
 mod check;
 mod tuning;
 
-pub use args::{KernelArg, Local, Scalar};
 pub(crate) use args::{ArgDesc, Pending, Sealed};
+pub use args::{KernelArg, Local, Scalar};
 pub use tuning::{Tuned, Tuning};
 
 use crate::load::set::Loaded;
@@ -102,7 +102,10 @@ impl<'a> Launch<'a> {
             let index = self.args.len();
             let slot = &self.loaded.kernels[self.kernel];
             let fault = match slot.params.as_ref() {
-                None => Some(("?".to_string(), "the kernel's parameters are not known on this device (no argument info), so arguments cannot be checked".to_string())),
+                None => Some((
+                    "?".to_string(),
+                    "the kernel's parameters are not known on this device (no argument info), so arguments cannot be checked".to_string(),
+                )),
                 Some(params) => match params.get(index) {
                     None => Some(("?".to_string(), format!("the kernel takes {} argument(s)", params.len()))),
                     Some(p) => check::fits(&value, p).err().map(|why| (p.name.clone(), why)),
@@ -148,7 +151,8 @@ impl<'a> Launch<'a> {
             return Err(Error::NoSuchKernel { program: self.loaded.name.clone(), kernel: name });
         };
         let kernel = kernel.lock().unwrap_or_else(|e| e.into_inner());
-        check::work_sizes(&kernel, self.session.device(), slot.required, global, local.as_deref()).map_err(|problem| Error::WorkSize { kernel: name.clone(), problem })?;
+        check::work_sizes(&kernel, self.session.device(), slot.required, global, local.as_deref())
+            .map_err(|problem| Error::WorkSize { kernel: name.clone(), problem })?;
         for (i, a) in self.args.iter().enumerate() {
             a.set(&kernel, i as u32).map_err(|code| Error::Argument {
                 kernel: name.clone(),

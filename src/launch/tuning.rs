@@ -115,7 +115,8 @@ impl Tuning {
         if let Some(exact) = same.clone().find(|t| t.global == global) {
             return exact.local.as_deref();
         }
-        let distance = |t: &Tuned| -> f64 { t.global.iter().zip(global).map(|(&a, &b)| ((a.max(1) as f64) / (b.max(1) as f64)).ln().abs()).sum() };
+        let distance =
+            |t: &Tuned| -> f64 { t.global.iter().zip(global).map(|(&a, &b)| ((a.max(1) as f64) / (b.max(1) as f64)).ln().abs()).sum() };
         let nearest = same.min_by(|a, b| distance(a).total_cmp(&distance(b)))?;
         let local = nearest.local.as_deref()?;
         local.iter().zip(global).all(|(&l, &g)| l > 0 && g % l == 0).then_some(local)
@@ -159,7 +160,8 @@ mod tests {
         let other = Fingerprint { device_name: "other".into(), ..Default::default() };
         let mut w = BundleWriter::new().with_level(1);
         let p = w.add_program(&clbake_core::format::ProgramSpec::simple("p", "", &["k"], "kernel void k(global float* x) {}"));
-        let launch = |g: u64, l: u64| TunedLaunch { kernel: "k".into(), global: vec![g], local: Some(vec![l]), best_ns: 10, default_ns: 20 };
+        let launch =
+            |g: u64, l: u64| TunedLaunch { kernel: "k".into(), global: vec![g], local: Some(vec![l]), best_ns: 10, default_ns: 20 };
         w.add_tuning(p, mine.hash(), launch(128, 32));
         w.add_tuning(p, other.hash(), launch(128, 4));
         let bytes = w.to_bytes();

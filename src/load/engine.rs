@@ -94,7 +94,17 @@ impl Engine {
         if let Some((_, damage)) = bundle.damage().iter().find(|(t, _)| *t == Table::Binaries) {
             log::warn!("the embedded binary table is damaged; every program compiles from source: {damage}");
         }
-        Ok(Engine { session: session.clone(), bundle, opts: opts.clone(), cache, no_cache, fp: fingerprint.hash(), serial, cache_report: Mutex::new(report), parse_ms })
+        Ok(Engine {
+            session: session.clone(),
+            bundle,
+            opts: opts.clone(),
+            cache,
+            no_cache,
+            fp: fingerprint.hash(),
+            serial,
+            cache_report: Mutex::new(report),
+            parse_ms,
+        })
     }
 
     /// The programs of the bundle.
@@ -131,7 +141,9 @@ impl Engine {
         let prog = &self.programs()[i];
         let key = prog.key;
         if DROPPED.lock().unwrap_or_else(|e| e.into_inner()).contains(&(self.fp, key)) {
-            return Err(MissReason::ExecutionFailed { detail: "dropped earlier in this process after a kernel failed to run from it".into() });
+            return Err(MissReason::ExecutionFailed {
+                detail: "dropped earlier in this process after a kernel failed to run from it".into(),
+            });
         }
         let stem = stem(prog.name, &key);
         if let Some(c) = &self.cache {
@@ -149,7 +161,8 @@ impl Engine {
         report.binary_bytes = Some(bytes.len() as u64);
         let t = Instant::now();
         let guard = self.cache.as_ref().and_then(|c| Sentinel::arm(c.device_dir(), &stem, Source::Embedded));
-        let built = build_from_binary(self.session.context(), self.session.device().id, &bytes, prog.options).map_err(|e| MissReason::DriverRejected { detail: e.to_string() })?;
+        let built = build_from_binary(self.session.context(), self.session.device().id, &bytes, prog.options)
+            .map_err(|e| MissReason::DriverRejected { detail: e.to_string() })?;
         report.driver_ms = ms(t);
         let checked = self.check_answers(i, &built, &bin.checksum, report);
         drop(guard);
@@ -191,13 +204,16 @@ impl Engine {
         }
         let t = Instant::now();
         #[allow(deprecated)] // clCreateCommandQueue: the OpenCL 1.2 call
-        let queue = opencl3::command_queue::CommandQueue::create_default(self.session.context(), 0).map_err(|e| format!("no queue to replay on: {}", e))?;
+        let queue = opencl3::command_queue::CommandQueue::create_default(self.session.context(), 0)
+            .map_err(|e| format!("no queue to replay on: {}", e))?;
         for a in &answers {
             let Some((_, kernel)) = built.kernels.iter().find(|(n, _)| *n == a.kernel) else {
                 return Err(format!("kernel `{}` is missing", a.kernel));
             };
             let params = kernel_params(kernel).ok().or_else(|| {
-                prog.kernel(&a.kernel).filter(|(_, k)| k.origin != SignatureOrigin::Unknown).map(|(_, k)| k.params.iter().map(|p| p.info()).collect())
+                prog.kernel(&a.kernel)
+                    .filter(|(_, k)| k.origin != SignatureOrigin::Unknown)
+                    .map(|(_, k)| k.params.iter().map(|p| p.info()).collect())
             });
             let Some(params) = params else { continue };
             match known::replay(self.session.context(), &queue, kernel, &params, a) {
@@ -216,7 +232,8 @@ impl Engine {
     /// The mismatch against the stored fingerprint closest to this device's.
     fn closest_mismatch(&self, i: usize) -> MissReason {
         let fp = &self.session.device().fingerprint;
-        let diff = self.bundle.binaries_of(i as u32).filter_map(|b| b.fingerprint().ok()).map(|stored| stored.diff(fp)).min_by_key(Vec::len);
+        let diff =
+            self.bundle.binaries_of(i as u32).filter_map(|b| b.fingerprint().ok()).map(|stored| stored.diff(fp)).min_by_key(Vec::len);
         match diff {
             Some(diff) => MissReason::FingerprintMismatch { diff },
             None => MissReason::NoBinaries,
@@ -233,7 +250,13 @@ impl Engine {
         r
     }
 
-    fn cache_or_source_inner(&self, i: usize, locking: Locking, report: &mut ProgramReport, events: &mut Vec<CacheEvent>) -> Result<Result<BuiltProgram, Error>, ()> {
+    fn cache_or_source_inner(
+        &self,
+        i: usize,
+        locking: Locking,
+        report: &mut ProgramReport,
+        events: &mut Vec<CacheEvent>,
+    ) -> Result<Result<BuiltProgram, Error>, ()> {
         let prog = &self.programs()[i];
         let miss = |reason| Miss { path: LoadPath::Cache, reason };
         let Some(c) = &self.cache else {
@@ -315,7 +338,8 @@ impl Engine {
         let prog = &self.programs()[i];
         let t = Instant::now();
         let guard = Sentinel::arm(c.device_dir(), &stem(prog.name, &prog.key), Source::Cache);
-        let built = build_from_binary(self.session.context(), self.session.device().id, binary, prog.options).map_err(|e| MissReason::DriverRejected { detail: e.to_string() });
+        let built = build_from_binary(self.session.context(), self.session.device().id, binary, prog.options)
+            .map_err(|e| MissReason::DriverRejected { detail: e.to_string() });
         drop(guard);
         let built = built?;
         report.driver_ms = ms(t);
@@ -409,11 +433,17 @@ fn crash_check(c: &DiskCache, name: &str, stem: &str, events: &mut Vec<CacheEven
 /// Captures the binary of a program built from source and stores it; false (with a
 /// `write_failed` event) when that fails.
 fn store_built(c: &DiskCache, prog: &ProgramEntry<'_>, built: &BuiltProgram, events: &mut Vec<CacheEvent>) -> bool {
-    let stored = capture_binary(&built.program).map_err(|e| e.to_string()).and_then(|bin| c.store(prog.name, &prog.key, &bin).map_err(|e| e.to_string()));
+    let stored = capture_binary(&built.program)
+        .map_err(|e| e.to_string())
+        .and_then(|bin| c.store(prog.name, &prog.key, &bin).map_err(|e| e.to_string()));
     let (kind, detail) = match stored {
         Ok((path, pruned)) => {
             if pruned.removed > 0 {
-                events.push(CacheEvent { program: prog.name.to_string(), kind: CacheEventKind::Pruned, detail: format!("the cache went over its limits: {pruned}") });
+                events.push(CacheEvent {
+                    program: prog.name.to_string(),
+                    kind: CacheEventKind::Pruned,
+                    detail: format!("the cache went over its limits: {pruned}"),
+                });
             }
             (CacheEventKind::Stored, path.display().to_string())
         }

@@ -6,7 +6,9 @@ pub(crate) mod report;
 pub(crate) mod schedule;
 pub(crate) mod set;
 
-pub use report::{write_misses, CacheEvent, CacheEventKind, CacheReport, CacheState, LoadPath, LoadReport, Miss, MissReason, ProgramReport};
+pub use report::{
+    write_misses, CacheEvent, CacheEventKind, CacheReport, CacheState, LoadPath, LoadReport, Miss, MissReason, ProgramReport,
+};
 pub use schedule::{binary_threads, MIN_BINARY_THREADS};
 pub use set::KernelSet;
 

@@ -95,8 +95,21 @@ impl<P: ProgramId> KernelSet<P> {
             }
         }
         let tuning = Tuning::from_bundle(&engine.bundle, &session.device().fingerprint);
-        let slots = engine.programs().iter().map(|_| Slot { state: Mutex::new(State::Unloaded), report: Mutex::new(None), loading: Mutex::new(()) }).collect();
-        Ok(KernelSet { engine, slots, tuning, in_flight: AtomicUsize::new(0), serial_lock: Mutex::new(()), load_ns: AtomicU64::new(0), started: Instant::now(), _programs: PhantomData })
+        let slots = engine
+            .programs()
+            .iter()
+            .map(|_| Slot { state: Mutex::new(State::Unloaded), report: Mutex::new(None), loading: Mutex::new(()) })
+            .collect();
+        Ok(KernelSet {
+            engine,
+            slots,
+            tuning,
+            in_flight: AtomicUsize::new(0),
+            serial_lock: Mutex::new(()),
+            load_ns: AtomicU64::new(0),
+            started: Instant::now(),
+            _programs: PhantomData,
+        })
     }
 
     /// [`load`](Self::load), then creates every program now (embedded binaries on several
@@ -126,7 +139,11 @@ impl<P: ProgramId> KernelSet<P> {
     }
 
     fn load_indices_untimed(&self, which: &[usize]) {
-        let todo: Vec<usize> = which.iter().copied().filter(|&i| matches!(*self.slots[i].state.lock().unwrap_or_else(|e| e.into_inner()), State::Unloaded)).collect();
+        let todo: Vec<usize> = which
+            .iter()
+            .copied()
+            .filter(|&i| matches!(*self.slots[i].state.lock().unwrap_or_else(|e| e.into_inner()), State::Unloaded))
+            .collect();
         for o in super::schedule::load_all(&self.engine, &todo) {
             let i = self.engine.programs().iter().position(|p| p.name == o.report.name).unwrap_or(usize::MAX);
             if let Some(slot) = self.slots.get(i) {
@@ -200,7 +217,11 @@ impl<P: ProgramId> KernelSet<P> {
             State::Unloaded => {}
         }
         let overlapping = self.in_flight.fetch_add(1, Ordering::SeqCst) > 0;
-        let _parallel = overlapping.then(|| self.engine.cache.as_ref().and_then(|c| crate::cache::sentinel::Sentinel::arm(c.device_dir(), crate::cache::sentinel::ALL, crate::cache::sentinel::Source::Parallel)));
+        let _parallel = overlapping.then(|| {
+            self.engine.cache.as_ref().and_then(|c| {
+                crate::cache::sentinel::Sentinel::arm(c.device_dir(), crate::cache::sentinel::ALL, crate::cache::sentinel::Source::Parallel)
+            })
+        });
         let t = Instant::now();
         let outcome = self.load_one(i);
         self.add_load_time(t);
@@ -218,7 +239,9 @@ impl<P: ProgramId> KernelSet<P> {
                 log::info!("{name}: embedded binary missed: {reason}");
                 report.misses.push(Miss { path: LoadPath::Embedded, reason });
                 report.binary_bytes = None;
-                self.engine.cache_or_source(i, Locking::Wait, &mut report).unwrap_or_else(|()| Err(Error::NoSuchKernel { program: name.into(), kernel: "?".into() }))
+                self.engine
+                    .cache_or_source(i, Locking::Wait, &mut report)
+                    .unwrap_or_else(|()| Err(Error::NoSuchKernel { program: name.into(), kernel: "?".into() }))
             }
         };
         report.total_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -287,7 +310,8 @@ impl<P: ProgramId> KernelSet<P> {
     pub fn launch(&self, p: P, kernel: usize) -> Result<Launch<'_>, Error> {
         let loaded = self.loaded(p)?;
         if loaded.kernels.get(kernel).is_none_or(|k| k.kernel.is_none()) {
-            let name = self.engine.programs()[loaded.index].kernels.get(kernel).map_or_else(|| format!("#{kernel}"), |k| k.name.to_string());
+            let name =
+                self.engine.programs()[loaded.index].kernels.get(kernel).map_or_else(|| format!("#{kernel}"), |k| k.name.to_string());
             return Err(Error::NoSuchKernel { program: loaded.name.clone(), kernel: name });
         }
         Ok(Launch::new(loaded, kernel, &self.tuning, &self.engine.session))
@@ -295,7 +319,9 @@ impl<P: ProgramId> KernelSet<P> {
 
     /// [`launch`](Self::launch) by kernel name.
     pub fn launch_named(&self, p: P, kernel: &str) -> Result<Launch<'_>, Error> {
-        let index = self.kernel_index(p, kernel).ok_or_else(|| Error::NoSuchKernel { program: self.program_name(p).to_string(), kernel: kernel.to_string() })?;
+        let index = self
+            .kernel_index(p, kernel)
+            .ok_or_else(|| Error::NoSuchKernel { program: self.program_name(p).to_string(), kernel: kernel.to_string() })?;
         self.launch(p, index)
     }
 
@@ -311,7 +337,8 @@ impl<P: ProgramId> KernelSet<P> {
             State::Loaded(l) => l.path,
             _ => LoadPath::Source,
         };
-        let mut report = slot.report.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_else(|| ProgramReport::new(self.program_name(p), was));
+        let mut report =
+            slot.report.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_else(|| ProgramReport::new(self.program_name(p), was));
         let t = Instant::now();
         let built = self.engine.rebuild(i, was, &cause.to_string(), &mut report);
         report.total_ms += t.elapsed().as_secs_f64() * 1e3;
@@ -320,7 +347,8 @@ impl<P: ProgramId> KernelSet<P> {
 
     /// What the loads so far did: one entry per program created or failed, in bundle order.
     pub fn report(&self) -> LoadReport {
-        let programs: Vec<ProgramReport> = self.slots.iter().filter_map(|s| s.report.lock().unwrap_or_else(|e| e.into_inner()).clone()).collect();
+        let programs: Vec<ProgramReport> =
+            self.slots.iter().filter_map(|s| s.report.lock().unwrap_or_else(|e| e.into_inner()).clone()).collect();
         LoadReport {
             device: self.engine.session.device().fingerprint.clone(),
             parse_ms: self.engine.parse_ms,
@@ -341,7 +369,9 @@ impl<P: ProgramId> KernelSet<P> {
     /// reason should say so on a board where nobody installed a logger. Once per process.
     fn summary_to_stderr(&self) {
         static SAID: std::sync::Once = std::sync::Once::new();
-        if log::max_level() != log::LevelFilter::Off || clbake_core::env::choice(clbake_core::env::LOG, &["stderr", "off"]).ok().flatten() == Some("off") {
+        if log::max_level() != log::LevelFilter::Off
+            || clbake_core::env::choice(clbake_core::env::LOG, &["stderr", "off"]).ok().flatten() == Some("off")
+        {
             return;
         }
         if let Some(line) = self.report().summary_line() {

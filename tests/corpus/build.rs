@@ -23,10 +23,7 @@ fn main() {
     println!("cargo::rerun-if-changed={CORPUS}");
     let corpus = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo")).join(CORPUS);
     if !corpus.is_dir() {
-        println!(
-            "cargo::warning=no kernel corpus at {}: the corpus tests will skip",
-            corpus.display()
-        );
+        println!("cargo::warning=no kernel corpus at {}: the corpus tests will skip", corpus.display());
         return;
     }
     println!("cargo::rustc-cfg=has_corpus");
@@ -43,12 +40,7 @@ fn library(dir: &Path, name: &str) -> Builder {
 /// llama.cpp's ggml backend: element-wise kernels `(src0, offset0, dst, offsetd, ...)`, and
 /// `pad`, whose tensors are `global void *`.
 fn bake_ggml(corpus: &Path) {
-    library(&corpus.join("llama.cpp"), "ggml")
-        .only("scale.cl")
-        .only("relu.cl")
-        .only("clamp.cl")
-        .only("pad.cl")
-        .run_or_exit();
+    library(&corpus.join("llama.cpp"), "ggml").only("scale.cl").only("relu.cl").only("clamp.cl").only("pad.cl").run_or_exit();
 }
 
 /// OpenCV imgproc: a threshold whose parameter types come from `-D T1=uchar`, and a box

@@ -54,12 +54,7 @@ fn us(t: Instant) -> f64 {
 /// Measures one bundle size; `reps` timed repetitions.
 fn measure(entries: usize, reps: usize) -> R<Value> {
     let mut w = BundleWriter::new().with_level(3);
-    let p = w.add_program(&ProgramSpec::simple(
-        "synthetic",
-        "",
-        &["k"],
-        "kernel void k(global float* x) { x[0] = 1.0f; }",
-    ));
+    let p = w.add_program(&ProgramSpec::simple("synthetic", "", &["k"], "kernel void k(global float* x) { x[0] = 1.0f; }"));
     for i in 0..entries {
         w.add_binary(p, &fingerprint(i), &payload(i), &[]);
     }
@@ -68,8 +63,7 @@ fn measure(entries: usize, reps: usize) -> R<Value> {
     let fp = fingerprint(target).hash();
     let expected = payload(target);
 
-    let (mut parse, mut find, mut decompress, mut total) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut parse, mut find, mut decompress, mut total) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
         let t0 = Instant::now();
         let b = Bundle::parse(black_box(&bytes))?;
@@ -108,28 +102,14 @@ fn measure(entries: usize, reps: usize) -> R<Value> {
     for e in b.binaries().iter().filter(|e| e.fingerprint_hash != fp) {
         let start = payload_start + e.payload_offset as usize;
         let end = start + e.compressed_len as usize;
-        damaged
-            .get_mut(start..end)
-            .ok_or("payload out of range")?
-            .fill(0xA5);
+        damaged.get_mut(start..end).ok_or("payload out of range")?.fill(0xA5);
         others += 1;
     }
     let d = Bundle::parse(&damaged)?;
-    let ok = d
-        .find_binary(0, &fp)
-        .ok_or("lookup missed in the damaged bundle")?
-        .decompress()?
-        == expected;
-    let others_fail = d
-        .binaries()
-        .iter()
-        .filter(|e| e.fingerprint_hash != fp)
-        .all(|e| e.decompress().is_err());
+    let ok = d.find_binary(0, &fp).ok_or("lookup missed in the damaged bundle")?.decompress()? == expected;
+    let others_fail = d.binaries().iter().filter(|e| e.fingerprint_hash != fp).all(|e| e.decompress().is_err());
     if !ok || !others_fail {
-        return Err(format!(
-            "damaged bundle: match ok {ok}, every other entry fails {others_fail}"
-        )
-        .into());
+        return Err(format!("damaged bundle: match ok {ok}, every other entry fails {others_fail}").into());
     }
 
     let s = |v: &[f64]| Stat::of(v);
@@ -143,11 +123,9 @@ fn measure(entries: usize, reps: usize) -> R<Value> {
         fmt(st.median),
         fmt(all_us)
     );
-    Ok(
-        json!({ "entries": entries, "bundle_bytes": bytes.len(), "parse_us": sp.json(), "find_us": sf.json(),
+    Ok(json!({ "entries": entries, "bundle_bytes": bytes.len(), "parse_us": sp.json(), "find_us": sf.json(),
                "decompress_match_us": sd.json(), "total_us": st.json(), "decompress_all_us": all_us,
-               "damaged_others": others, "match_ok_with_others_damaged": ok }),
-    )
+               "damaged_others": others, "match_ok_with_others_damaged": ok }))
 }
 
 /// The lookup table for 1 .. 10,000 entries.

@@ -24,15 +24,8 @@ fn main() {
 }
 
 fn run() -> R<()> {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    let sources: Vec<String> = args
-        .windows(2)
-        .filter(|w| w[0] == "--bundle")
-        .map(|w| w[1].clone())
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let sources: Vec<String> = args.windows(2).filter(|w| w[0] == "--bundle").map(|w| w[1].clone()).collect();
     let mut out = Map::new();
     if section("lookup") {
         out.insert("lookup".into(), lookup::run()?);
@@ -41,10 +34,7 @@ fn run() -> R<()> {
         if sources.is_empty() {
             println!("[size] skipped: no --bundle given");
         } else {
-            out.insert(
-                "size".into(),
-                json!({ "sources": sources, "devices": size::run(&sources)? }),
-            );
+            out.insert("size".into(), json!({ "sources": sources, "devices": size::run(&sources)? }));
         }
     }
     common::write_result("bundle", &Value::Object(out))?;

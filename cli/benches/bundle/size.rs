@@ -39,11 +39,7 @@ fn compressor(level: i32, dict: Option<&[u8]>) -> R<zstd::bulk::Compressor<'stat
 fn measure(dev: &Device, level: i32, dict: Option<&[u8]>) -> R<(usize, f64, f64)> {
     let mut c = compressor(level, dict)?;
     let t = Instant::now();
-    let frames: Vec<(Vec<u8>, usize)> = dev
-        .binaries
-        .values()
-        .map(|b| c.compress(b).map(|f| (f, b.len())))
-        .collect::<Result<_, _>>()?;
+    let frames: Vec<(Vec<u8>, usize)> = dev.binaries.values().map(|b| c.compress(b).map(|f| (f, b.len()))).collect::<Result<_, _>>()?;
     let compress_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut d = match dict {
         Some(dict) => zstd::bulk::Decompressor::with_dictionary(dict)?,
@@ -60,11 +56,7 @@ fn measure(dev: &Device, level: i32, dict: Option<&[u8]>) -> R<(usize, f64, f64)
         }
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    Ok((
-        frames.iter().map(|(f, _)| f.len()).sum(),
-        compress_ms,
-        Stat::of(&times).median,
-    ))
+    Ok((frames.iter().map(|(f, _)| f.len()).sum(), compress_ms, Stat::of(&times).median))
 }
 
 /// The size table for every device found in `sources` (bundles or executables).
@@ -77,11 +69,7 @@ pub fn run(sources: &[String]) -> R<Value> {
             let bundle = bundle.map_err(|e| format!("{}: {e}", Path::new(src).display()))?;
             for b in bundle.binaries() {
                 let fp = b.fingerprint()?;
-                let name = bundle
-                    .programs()
-                    .get(b.program as usize)
-                    .map(|p| p.name.to_string())
-                    .unwrap_or_default();
+                let name = bundle.programs().get(b.program as usize).map(|p| p.name.to_string()).unwrap_or_default();
                 let dev = devices.entry(b.fingerprint_hash.to_hex()).or_default();
                 dev.name = format!("{} ({})", fp.device_name, fp.driver_version);
                 if let std::collections::btree_map::Entry::Vacant(slot) = dev.binaries.entry(name) {
@@ -94,18 +82,19 @@ pub fn run(sources: &[String]) -> R<Value> {
     let mut out = Vec::new();
     for (hash, dev) in &devices {
         let raw: usize = dev.binaries.values().map(Vec::len).sum();
-        println!(
-            "[size] {} [{}]: {} binaries, {raw} bytes raw, {} stored",
-            dev.name,
-            &hash[..8],
-            dev.binaries.len(),
-            dev.stored
-        );
+        println!("[size] {} [{}]: {} binaries, {raw} bytes raw, {} stored", dev.name, &hash[..8], dev.binaries.len(), dev.stored);
         let mut rows = Vec::new();
         for level in LEVELS {
             let (size, c_ms, d_ms) = measure(dev, level, None)?;
-            println!("[size]   level {level:>2}: {size:>9} bytes ({:>5.1} %), compress {} ms, decompress all {} ms", 100.0 * size as f64 / raw as f64, fmt(c_ms), fmt(d_ms));
-            rows.push(json!({ "level": level, "dict_bytes": 0, "bytes": size, "total_bytes": size, "compress_ms": c_ms, "decompress_ms": d_ms }));
+            println!(
+                "[size]   level {level:>2}: {size:>9} bytes ({:>5.1} %), compress {} ms, decompress all {} ms",
+                100.0 * size as f64 / raw as f64,
+                fmt(c_ms),
+                fmt(d_ms)
+            );
+            rows.push(
+                json!({ "level": level, "dict_bytes": 0, "bytes": size, "total_bytes": size, "compress_ms": c_ms, "decompress_ms": d_ms }),
+            );
         }
         let samples: Vec<&[u8]> = dev.binaries.values().map(Vec::as_slice).collect();
         let mut dict_rows = Vec::new();
@@ -125,9 +114,7 @@ pub fn run(sources: &[String]) -> R<Value> {
                 }
                 Err(e) => {
                     println!("[size]   dictionary of {max} B: training failed: {e}");
-                    dict_rows.push(
-                        json!({ "level": DICT_LEVEL, "dict_max": max, "error": e.to_string() }),
-                    );
+                    dict_rows.push(json!({ "level": DICT_LEVEL, "dict_max": max, "error": e.to_string() }));
                 }
             }
         }

@@ -29,9 +29,7 @@ pub fn cli_dir() -> PathBuf {
 
 /// The cargo target directory: `CARGO_TARGET_DIR`, else `<repo>/target`.
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("target"))
 }
 
 /// `<target>/bench`: generated inputs (synthetic bundles, models) and scratch directories.
@@ -51,10 +49,7 @@ pub fn runs() -> usize {
 
 /// An integer from the environment, or `default`.
 pub fn env_usize(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
+    std::env::var(var).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
 }
 
 /// Whether section `name` is selected by `BENCH_SECTIONS` (comma separated; unset = all).
@@ -88,12 +83,7 @@ impl Stat {
             n if n % 2 == 1 => s[n / 2],
             n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
         };
-        Stat {
-            samples: samples.to_vec(),
-            min: s.first().copied().unwrap_or(f64::NAN),
-            median,
-            max: s.last().copied().unwrap_or(f64::NAN),
-        }
+        Stat { samples: samples.to_vec(), min: s.first().copied().unwrap_or(f64::NAN), median, max: s.last().copied().unwrap_or(f64::NAN) }
     }
 
     /// `{"min", "median", "max", "n", "samples"}`.
@@ -161,43 +151,22 @@ pub fn command(exe: &Path, args: &[&str], env: &[(String, String)]) -> Command {
 /// wall time from spawn to exit in milliseconds.
 pub fn run_json(c: &mut Command) -> R<(Value, f64)> {
     let t = Instant::now();
-    let out = c
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {c:?}: {e}"))?;
+    let out = c.stdin(Stdio::null()).output().map_err(|e| format!("cannot run {c:?}: {e}"))?;
     let wall = ms(t);
     if !out.status.success() {
-        return Err(format!(
-            "{c:?} failed with {}\nstderr:\n{}",
-            out.status,
-            tail(&String::from_utf8_lossy(&out.stderr), 3000)
-        )
-        .into());
+        return Err(format!("{c:?} failed with {}\nstderr:\n{}", out.status, tail(&String::from_utf8_lossy(&out.stderr), 3000)).into());
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let v = serde_json::from_str(&text)
-        .map_err(|e| format!("{c:?} printed no JSON ({e}): {}", tail(&text, 2000)))?;
+    let v = serde_json::from_str(&text).map_err(|e| format!("{c:?} printed no JSON ({e}): {}", tail(&text, 2000)))?;
     Ok((v, wall))
 }
 
 /// Runs `c` to completion; it must exit 0. Returns stdout and stderr.
 pub fn run_ok(c: &mut Command) -> R<(String, String)> {
-    let out = c
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {c:?}: {e}"))?;
-    let (so, se) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
+    let out = c.stdin(Stdio::null()).output().map_err(|e| format!("cannot run {c:?}: {e}"))?;
+    let (so, se) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
     if !out.status.success() {
-        return Err(format!(
-            "{c:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            tail(&so, 2000),
-            tail(&se, 4000)
-        )
-        .into());
+        return Err(format!("{c:?} failed with {}\nstdout:\n{}\nstderr:\n{}", out.status, tail(&so, 2000), tail(&se, 4000)).into());
     }
     Ok((so, se))
 }
@@ -226,8 +195,7 @@ pub fn write_result(name: &str, value: &Value) -> R<PathBuf> {
 pub fn fresh_dir(name: &str) -> R<PathBuf> {
     let dir = bench_dir().join("scratch").join(name);
     if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     // The clbake disk cache refuses directories writable by group or others.

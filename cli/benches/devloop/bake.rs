@@ -8,20 +8,10 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// One bake: wall time of the `clbake bake` process and its `--json` summary.
-fn bake_once(
-    clbake: &Path,
-    kernels: &Path,
-    jobs1: bool,
-    keep_going: bool,
-    scratch: &str,
-) -> R<Value> {
+fn bake_once(clbake: &Path, kernels: &Path, jobs1: bool, keep_going: bool, scratch: &str) -> R<Value> {
     let dir = common::fresh_dir(scratch)?;
     let out = dir.join("out.clbk");
-    let env = [
-        kv("POCL_KERNEL_CACHE", "0"),
-        kv("POCL_CACHE_DIR", dir.join("pocl")),
-        kv("CLBAKE_CACHE_DIR", "off"),
-    ];
+    let env = [kv("POCL_KERNEL_CACHE", "0"), kv("POCL_CACHE_DIR", dir.join("pocl")), kv("CLBAKE_CACHE_DIR", "off")];
     let (k, o) = (kernels.to_string_lossy(), out.to_string_lossy());
     let mut args = vec!["bake", "--kernels", &k, "-o", &o, "--full", "--json"];
     if jobs1 {
@@ -36,21 +26,15 @@ fn bake_once(
         let t = std::time::Instant::now();
         let o = c.stdin(std::process::Stdio::null()).output()?;
         let wall = common::ms(t);
-        let v: Value = serde_json::from_slice(&o.stdout).map_err(|e| {
-            format!(
-                "clbake bake printed no summary ({e}): {}",
-                common::tail(&String::from_utf8_lossy(&o.stderr), 2000)
-            )
-        })?;
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .map_err(|e| format!("clbake bake printed no summary ({e}): {}", common::tail(&String::from_utf8_lossy(&o.stderr), 2000)))?;
         (v, wall)
     } else {
         run_json(&mut c)?
     };
-    Ok(
-        json!({ "seconds": wall_ms / 1e3, "bake_seconds": v["seconds"], "compiled": v["compiled"], "reused": v["reused"],
+    Ok(json!({ "seconds": wall_ms / 1e3, "bake_seconds": v["seconds"], "compiled": v["compiled"], "reused": v["reused"],
                "programs": v["programs"].as_array().map_or(0, Vec::len), "failed": v["failed"].as_array().map_or(0, Vec::len),
-               "bytes": v["bytes"] }),
-    )
+               "bytes": v["bytes"] }))
 }
 
 fn summarize(samples: &[Value]) -> Value {
@@ -79,21 +63,12 @@ pub fn run(clbake: &Path, kernels: &Path, name: &str, runs: usize, keep_going: b
             if jobs1 { &mut one } else { &mut all }.push(v);
         }
     }
-    let median = |s: &[Value], k: &str| {
-        Stat::of(
-            &s.iter()
-                .map(|v| v[k].as_f64().unwrap_or(f64::NAN))
-                .collect::<Vec<_>>(),
-        )
-        .median
-    };
+    let median = |s: &[Value], k: &str| Stat::of(&s.iter().map(|v| v[k].as_f64().unwrap_or(f64::NAN)).collect::<Vec<_>>()).median;
     let ratio = median(&one, "seconds") / median(&all, "seconds");
     let ratio_bake = median(&one, "bake_seconds") / median(&all, "bake_seconds");
     let programs = one.last().map_or(json!(null), |v| v["programs"].clone());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Ok(
-        json!({ "kernels": name, "programs": programs, "runs": runs, "keep_going": keep_going,
+    Ok(json!({ "kernels": name, "programs": programs, "runs": runs, "keep_going": keep_going,
                "workers": cores, "jobs1": summarize(&one), "default": summarize(&all),
-               "ratio": ratio.is_finite().then_some(ratio), "ratio_bake": ratio_bake.is_finite().then_some(ratio_bake) }),
-    )
+               "ratio": ratio.is_finite().then_some(ratio), "ratio_bake": ratio_bake.is_finite().then_some(ratio_bake) }))
 }

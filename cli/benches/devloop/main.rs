@@ -47,28 +47,17 @@ fn main() {
 
 /// Value of `--name VALUE` in `args`.
 fn opt<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
 }
 
 fn run() -> R<()> {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    let clbake = opt(&args, "--clbake")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_clbake")));
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let clbake = opt(&args, "--clbake").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_clbake")));
     let runs = common::env_usize("BENCH_DEVLOOP_RUNS", 3).max(1);
     let mut out = Map::new();
     out.insert("load_start".into(), json!(load_average()));
     out.insert("runs".into(), json!(runs));
-    out.insert(
-        "cores".into(),
-        json!(std::thread::available_parallelism().map_or(1, |n| n.get())),
-    );
+    out.insert("cores".into(), json!(std::thread::available_parallelism().map_or(1, |n| n.get())));
     if section("loop") {
         out.insert("loop".into(), rebuild::run(runs)?);
     }
@@ -101,9 +90,7 @@ fn run() -> R<()> {
 /// The first three fields of `/proc/loadavg` (the machine is shared: the bake ratio depends
 /// on idle cores).
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
 }
 
 /// The goals of issue #14, met or not, from the medians.
@@ -142,12 +129,7 @@ fn print_table(res: &Value) {
     if let Some(steps) = res["loop"]["steps"].as_object() {
         println!(
             "\n{:<58} {:>5} {:>9} {:>9} {:>9} {:>17}",
-            "developer loop (examples/hello-kernels copy)",
-            "runs",
-            "min s",
-            "median s",
-            "max s",
-            "compiled / reused"
+            "developer loop (examples/hello-kernels copy)", "runs", "min s", "median s", "max s", "compiled / reused"
         );
         for key in rebuild::ORDER {
             let Some(s) = steps.get(*key) else { continue };
@@ -197,10 +179,5 @@ fn print_table(res: &Value) {
 
 /// Statistics of `samples[i][key]`.
 fn stat_of(samples: &[Value], key: &str) -> Stat {
-    Stat::of(
-        &samples
-            .iter()
-            .map(|s| s[key].as_f64().unwrap_or(f64::NAN))
-            .collect::<Vec<_>>(),
-    )
+    Stat::of(&samples.iter().map(|s| s[key].as_f64().unwrap_or(f64::NAN)).collect::<Vec<_>>())
 }

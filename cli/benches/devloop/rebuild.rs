@@ -8,14 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The steps, in the order of the table.
-pub const ORDER: &[&str] = &[
-    "first_build",
-    "first_build_deps_ready",
-    "noop",
-    "comment_edit",
-    "code_edit",
-    "main_edit",
-];
+pub const ORDER: &[&str] = &["first_build", "first_build_deps_ready", "noop", "comment_edit", "code_edit", "main_edit"];
 
 /// Labels of the steps.
 fn label(key: &str) -> &'static str {
@@ -55,9 +48,7 @@ fn copy_tree(from: &Path, to: &Path) -> R<()> {
 /// examples/hello-kernels without its target/, under a temporary directory, with its path
 /// dependencies pointing back at this checkout (as cli/tests/it/example.rs does).
 fn copy_example() -> R<Copy> {
-    let dir = tempfile::Builder::new()
-        .prefix("clbake-devloop-")
-        .tempdir()?;
+    let dir = tempfile::Builder::new().prefix("clbake-devloop-").tempdir()?;
     let repo = common::repo();
     let src = repo.join("examples/hello-kernels");
     let root = dir.path().join("hello-kernels");
@@ -98,17 +89,9 @@ fn parse_summary(line: &str) -> Option<Summary> {
     let (programs, rest) = rest.split_once(" program(s): ")?;
     let number = |key: &str| -> Option<u64> {
         let at = rest.find(key)?;
-        rest[..at]
-            .trim_end()
-            .rsplit(|c: char| !c.is_ascii_digit())
-            .next()?
-            .parse()
-            .ok()
+        rest[..at].trim_end().rsplit(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
     };
-    let bake_s = rest
-        .rsplit_once(" in ")
-        .and_then(|(_, t)| t.trim().trim_end_matches('s').trim().parse().ok())
-        .unwrap_or(f64::NAN);
+    let bake_s = rest.rsplit_once(" in ").and_then(|(_, t)| t.trim().trim_end_matches('s').trim().parse().ok()).unwrap_or(f64::NAN);
     Some(Summary {
         programs: programs.trim().parse().ok()?,
         compiled: number(" compiled")?,
@@ -126,11 +109,7 @@ fn build(copy: &Copy) -> R<Value> {
     let manifest = copy.root.join("Cargo.toml");
     let env = [kv("POCL_KERNEL_CACHE", "0"), kv("CLBAKE_CACHE_DIR", "off")];
     let mut c = common::command(Path::new(&cargo), &["build", "--release", "-vv"], &env);
-    c.arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&copy.target)
-        .current_dir(&copy.root);
+    c.arg("--manifest-path").arg(&manifest).arg("--target-dir").arg(&copy.target).current_dir(&copy.root);
     for v in ["CARGO_TARGET_DIR", "CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"] {
         c.env_remove(v);
     }
@@ -140,13 +119,9 @@ fn build(copy: &Copy) -> R<Value> {
     let lines = || stdout.lines().chain(stderr.lines());
     let summary = lines().filter(|l| l.contains("clbake: ") && l.contains(" program(s): ")).filter_map(parse_summary).next_back();
     let script_ran = lines().any(|l| {
-        l.trim_start().starts_with("Running `")
-            && l.contains("/build/hello-kernels-")
-            && l.trim_end().ends_with("build-script-build`")
+        l.trim_start().starts_with("Running `") && l.contains("/build/hello-kernels-") && l.trim_end().ends_with("build-script-build`")
     });
-    let crates = lines()
-        .filter(|l| l.trim_start().starts_with("Compiling "))
-        .count();
+    let crates = lines().filter(|l| l.trim_start().starts_with("Compiling ")).count();
     let fresh = lines().any(|l| l.trim_start().starts_with("Fresh hello-kernels v"));
     let mut v = json!({ "seconds": seconds, "build_script_ran": script_ran, "crates_compiled": crates, "fresh": fresh });
     if let Some(s) = summary {
@@ -175,9 +150,7 @@ fn append(path: &Path, text: &str) -> R<()> {
 fn code_edit(file: &Path, n: usize) -> R<()> {
     let s = std::fs::read_to_string(file)?;
     let call = "get_global_id(0)";
-    let span = s
-        .find(call)
-        .and_then(|at| s[at..].find(';').map(|end| (at, at + end)));
+    let span = s.find(call).and_then(|at| s[at..].find(';').map(|end| (at, at + end)));
     let edited = match span {
         Some((at, end)) => format!("{}{call} + 0 * {n}{}", &s[..at], &s[end..]),
         None => format!("{s}\nfloat devloop_edit_{n}(float v) {{ return v * {n}.0f; }}\n"),
@@ -194,16 +167,9 @@ fn step(copy: &Copy, key: &str, run: usize, edit: impl FnOnce(&Path) -> R<()>) -
         "[loop] run {run} {:<48} {:>8} s  build script {}  bake: {}",
         label(key),
         common::fmt(v["seconds"].as_f64().unwrap_or(f64::NAN)),
-        if v["build_script_ran"] == json!(true) {
-            "ran"
-        } else {
-            "fresh"
-        },
+        if v["build_script_ran"] == json!(true) { "ran" } else { "fresh" },
         match (v["compiled"].as_u64(), v["reused"].as_u64()) {
-            (Some(c), Some(r)) => format!(
-                "{c} compiled, {r} reused, in {} s",
-                common::fmt(v["bake_s"].as_f64().unwrap_or(f64::NAN))
-            ),
+            (Some(c), Some(r)) => format!("{c} compiled, {r} reused, in {} s", common::fmt(v["bake_s"].as_f64().unwrap_or(f64::NAN))),
             _ => "none".into(),
         }
     );
@@ -223,18 +189,10 @@ fn expected(key: &str, programs: u64) -> Option<(u64, u64)> {
 /// Every step; (b) to (e) `runs` times, interleaved.
 pub fn run(runs: usize) -> R<Value> {
     let copy = copy_example()?;
-    println!(
-        "[loop] copy of examples/hello-kernels in {}, target dir {}",
-        copy.root.display(),
-        copy.target.display()
-    );
+    println!("[loop] copy of examples/hello-kernels in {}, target dir {}", copy.root.display(), copy.target.display());
     let mut samples: Map<String, Value> = Map::new();
     let mut push = |key: &str, v: Value| {
-        if let Some(list) = samples
-            .entry(key.to_string())
-            .or_insert_with(|| json!([]))
-            .as_array_mut()
-        {
+        if let Some(list) = samples.entry(key.to_string()).or_insert_with(|| json!([])).as_array_mut() {
             list.push(v);
         }
     };
@@ -242,40 +200,18 @@ pub fn run(runs: usize) -> R<Value> {
     for run in 1..=runs {
         push("noop", step(&copy, "noop", run, |_| Ok(()))?);
         let comment = format!("\n// devloop: comment-only edit {run}\n");
-        push(
-            "comment_edit",
-            step(&copy, "comment_edit", run, |root| {
-                append(&root.join("kernels/saxpy.cl"), &comment)
-            })?,
-        );
-        push(
-            "code_edit",
-            step(&copy, "code_edit", run, |root| {
-                code_edit(&root.join("kernels/saxpy.cl"), run)
-            })?,
-        );
+        push("comment_edit", step(&copy, "comment_edit", run, |root| append(&root.join("kernels/saxpy.cl"), &comment))?);
+        push("code_edit", step(&copy, "code_edit", run, |root| code_edit(&root.join("kernels/saxpy.cl"), run))?);
         let item = format!("\n// devloop: edit {run}\n#[allow(dead_code)]\nconst DEVLOOP_EDIT_{run}: u32 = {run};\n");
-        push(
-            "main_edit",
-            step(&copy, "main_edit", run, |root| {
-                append(&root.join("src/main.rs"), &item)
-            })?,
-        );
+        push("main_edit", step(&copy, "main_edit", run, |root| append(&root.join("src/main.rs"), &item))?);
     }
     // (a'): the crate's own outputs (build script, OUT_DIR with the bundle, executable)
     // removed from its target dir; the dependencies stay built.
     let release = copy.target.join("release");
-    for (dir, prefix) in [
-        ("build", "hello-kernels-"),
-        (".fingerprint", "hello-kernels-"),
-        ("deps", "hello_kernels-"),
-    ] {
+    for (dir, prefix) in [("build", "hello-kernels-"), (".fingerprint", "hello-kernels-"), ("deps", "hello_kernels-")] {
         for e in std::fs::read_dir(release.join(dir))? {
             let p = e?.path();
-            if p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix))
-            {
+            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix)) {
                 if p.is_dir() {
                     std::fs::remove_dir_all(&p)?;
                 } else {
@@ -284,10 +220,7 @@ pub fn run(runs: usize) -> R<Value> {
             }
         }
     }
-    push(
-        "first_build_deps_ready",
-        step(&copy, "first_build_deps_ready", 1, |_| Ok(()))?,
-    );
+    push("first_build_deps_ready", step(&copy, "first_build_deps_ready", 1, |_| Ok(()))?);
 
     let programs = samples["first_build"][0]["programs"].as_u64().unwrap_or(0);
     let mut steps = Map::new();
@@ -309,12 +242,8 @@ pub fn run(runs: usize) -> R<Value> {
                     "{} (run {}): expected {}, got {}",
                     label(key),
                     i + 1,
-                    want.map_or("no bake".into(), |(c, r)| format!(
-                        "{c} compiled, {r} reused"
-                    )),
-                    got.map_or("no bake".into(), |(c, r)| format!(
-                        "{c} compiled, {r} reused"
-                    ))
+                    want.map_or("no bake".into(), |(c, r)| format!("{c} compiled, {r} reused")),
+                    got.map_or("no bake".into(), |(c, r)| format!("{c} compiled, {r} reused"))
                 ));
             }
         }
@@ -334,9 +263,7 @@ pub fn run(runs: usize) -> R<Value> {
         let kept = copy.dir.keep();
         println!("[loop] kept {}", kept.display());
     }
-    Ok(
-        json!({ "crate": "examples/hello-kernels", "programs": programs, "edited_kernel": "kernels/saxpy.cl",
+    Ok(json!({ "crate": "examples/hello-kernels", "programs": programs, "edited_kernel": "kernels/saxpy.cl",
                "temp_dir": dir, "env": { "POCL_KERNEL_CACHE": "0", "CLBAKE_CACHE_DIR": "off" }, "runs": runs,
-               "steps": steps, "unexpected": surprises }),
-    )
+               "steps": steps, "unexpected": surprises }))
 }

@@ -36,22 +36,12 @@ fn run() -> R<()> {
         .collect();
     let mut out = Map::new();
     if section("model") {
-        out.insert(
-            "model".into(),
-            rss::run(&sizes, common::env_usize("BENCH_RUNS_MODEL", 3).max(1))?,
-        );
+        out.insert("model".into(), rss::run(&sizes, common::env_usize("BENCH_RUNS_MODEL", 3).max(1))?);
     }
     if section("rebuild") {
         let root = rebuild::root()?;
-        let model = if section("model") {
-            rebuild::model().unwrap_or_else(|e| json!({ "error": e.to_string() }))
-        } else {
-            Value::Null
-        };
-        out.insert(
-            "rebuild".into(),
-            json!({ "clbake": root, "model_crate": model, "model_sizes_mb": sizes }),
-        );
+        let model = if section("model") { rebuild::model().unwrap_or_else(|e| json!({ "error": e.to_string() })) } else { Value::Null };
+        out.insert("rebuild".into(), json!({ "clbake": root, "model_crate": model, "model_sizes_mb": sizes }));
     }
     common::write_result("model", &Value::Object(out))?;
     Ok(())

@@ -34,10 +34,7 @@ fn write_safetensors(path: &Path, mb: usize) -> R<()> {
     let mut header = String::from("{");
     for t in 0..TENSORS {
         let (a, b) = (t * each, (t + 1) * each);
-        header += &format!(
-            "\"t{t:02}\":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{a},{b}]}},",
-            each / 4
-        );
+        header += &format!("\"t{t:02}\":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{a},{b}]}},", each / 4);
     }
     header += &format!("\"__metadata__\":{{\"generator\":\"{GENERATOR}\"}}}}");
     while (8 + header.len()) % 64 != 0 {
@@ -159,15 +156,9 @@ fn generate(sizes: &[usize]) -> R<()> {
             let t = Instant::now();
             write_safetensors(&file, mb)?;
             std::fs::write(&stamp, GENERATOR)?;
-            println!(
-                "[model] wrote {} in {:.1} s",
-                file.display(),
-                t.elapsed().as_secs_f64()
-            );
+            println!("[model] wrote {} in {:.1} s", file.display(), t.elapsed().as_secs_f64());
         }
-        let list: Vec<String> = (0..TENSORS)
-            .map(|t| format!("(model::T{t:02}.start, model::T{t:02}.end)"))
-            .collect();
+        let list: Vec<String> = (0..TENSORS).map(|t| format!("(model::T{t:02}.start, model::T{t:02}.end)")).collect();
         let main = format!(
             "mod model {{\n    clbake::include_model!(\"models/m{mb}.safetensors\");\n}}\n\nfn main() {{\n    clbake_bench_model::run({mb}, model::BYTES, {:?}, &[{}]);\n}}\n",
             file.display().to_string(),
@@ -188,10 +179,7 @@ fn write_if_changed(path: &Path, text: &str) -> R<()> {
 /// `cargo build --release` in the generated crate with extra `args`; returns seconds and stderr.
 pub fn cargo(args: &[&str]) -> R<(f64, String)> {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(crate_dir())
-        .args(["build", "--release"])
-        .args(args)
-        .env("CARGO_TARGET_DIR", common::target_dir());
+    c.current_dir(crate_dir()).args(["build", "--release"]).args(args).env("CARGO_TARGET_DIR", common::target_dir());
     let t = Instant::now();
     let (_, err) = common::run_ok(&mut c)?;
     Ok((t.elapsed().as_secs_f64(), err))
@@ -205,10 +193,8 @@ pub fn run(sizes: &[usize], runs: usize) -> R<Value> {
     let (deps_s, _) = cargo(&["--lib"])?;
     println!("[model] dependencies ready in {deps_s:.1} s");
     let record = crate_dir().join("builds.json");
-    let mut known: serde_json::Map<String, Value> = std::fs::read(&record)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let mut known: serde_json::Map<String, Value> =
+        std::fs::read(&record).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let mut builds = Vec::new();
     for &mb in sizes {
         let (secs, err) = cargo(&["--bin", &format!("m{mb}")])?;
@@ -224,19 +210,13 @@ pub fn run(sizes: &[usize], runs: usize) -> R<Value> {
             if compiled {
                 format!("compiled in {secs:.1} s,")
             } else {
-                format!(
-                    "up to date ({secs:.1} s; last compile {})",
-                    build_s.map_or("?".into(), fmt)
-                )
+                format!("up to date ({secs:.1} s; last compile {})", build_s.map_or("?".into(), fmt))
             }
         );
         builds.push((mb, exe, build_s, size));
     }
     std::fs::write(&record, serde_json::to_vec_pretty(&known)?)?;
-    let env = vec![
-        common::kv("POCL_KERNEL_CACHE", "0"),
-        common::kv("POCL_CACHE_DIR", common::fresh_dir("model")?),
-    ];
+    let env = vec![common::kv("POCL_KERNEL_CACHE", "0"), common::kv("POCL_CACHE_DIR", common::fresh_dir("model")?)];
     let mut rows = Vec::new();
     for (mb, exe, secs, size) in &builds {
         let mut per_mode = serde_json::Map::new();
@@ -248,17 +228,9 @@ pub fn run(sizes: &[usize], runs: usize) -> R<Value> {
                 samples.push((v, ms(t)));
             }
             let wall = Stat::of(&samples.iter().map(|s| s.1).collect::<Vec<_>>());
-            let upload = Stat::of(
-                &samples
-                    .iter()
-                    .map(|s| s.0["upload_ms"].as_f64().unwrap_or(f64::NAN))
-                    .collect::<Vec<_>>(),
-            );
-            let kib =
-                |s: &(Value, f64), when: &str, k: &str| s.0[when][k].as_f64().unwrap_or(f64::NAN);
-            let field = |when: &str, k: &str| {
-                Stat::of(&samples.iter().map(|s| kib(s, when, k)).collect::<Vec<_>>()).median
-            };
+            let upload = Stat::of(&samples.iter().map(|s| s.0["upload_ms"].as_f64().unwrap_or(f64::NAN)).collect::<Vec<_>>());
+            let kib = |s: &(Value, f64), when: &str, k: &str| s.0[when][k].as_f64().unwrap_or(f64::NAN);
+            let field = |when: &str, k: &str| Stat::of(&samples.iter().map(|s| kib(s, when, k)).collect::<Vec<_>>()).median;
             let mem = json!({
                 "before": { "vm_hwm": field("before_kib", "vm_hwm"), "rss_anon": field("before_kib", "rss_anon"), "rss_file": field("before_kib", "rss_file") },
                 "after": { "vm_hwm": field("after_kib", "vm_hwm"), "rss_anon": field("after_kib", "rss_anon"), "rss_file": field("after_kib", "rss_file") },
@@ -275,9 +247,7 @@ pub fn run(sizes: &[usize], runs: usize) -> R<Value> {
             );
             per_mode.insert(mode.into(), json!({ "process_wall_ms": wall.json(), "upload_ms": upload.json(), "memory_kib": mem }));
         }
-        rows.push(
-            json!({ "mb": mb, "build_s": secs, "executable_bytes": size, "modes": per_mode }),
-        );
+        rows.push(json!({ "mb": mb, "build_s": secs, "executable_bytes": size, "modes": per_mode }));
     }
     Ok(json!({ "tensors": TENSORS, "rows": rows }))
 }

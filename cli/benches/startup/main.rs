@@ -29,10 +29,7 @@ use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let result = match args.first().map(String::as_str) {
         Some("--child-floor") => floor::child(&args[1..]),
         Some("--child-load") => synth::child(&args[1..]),
@@ -55,19 +52,13 @@ fn prepare_floor(args: &[String]) -> R<()> {
     let session = clbake::Session::new(clbake::DeviceSelector::Default)?;
     std::fs::create_dir_all(dir)?;
     let p = floor::prepare(src.as_ref(), &session.device().fingerprint, dir.as_ref())?;
-    println!(
-        "{} binaries, {} bytes, {} specialised PoCL work-group functions, in {dir}",
-        p.programs, p.bytes, p.specialised
-    );
+    println!("{} binaries, {} bytes, {} specialised PoCL work-group functions, in {dir}", p.programs, p.bytes, p.specialised);
     Ok(())
 }
 
 /// Value of `--name VALUE` in `args`.
 fn opt<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
 }
 
 /// Median of `row.key` in a rows result.
@@ -98,15 +89,9 @@ fn ratios(rows: &Value) -> Value {
         let r = ratio(ready(num), ready(den));
         let rp = ratio(programs(num), programs(den));
         if r.is_some() || rp.is_some() {
-            out.insert(
-                name.into(),
-                json!({ "ready": r, "programs": rp, "goal": goal }),
-            );
+            out.insert(name.into(), json!({ "ready": r, "programs": rp, "goal": goal }));
             if let Some(r) = r {
-                println!(
-                    "ratio {name:<18} {r:>9.2}x (programs only {:>9.2}x)  goal {goal}",
-                    rp.unwrap_or(f64::NAN)
-                );
+                println!("ratio {name:<18} {r:>9.2}x (programs only {:>9.2}x)  goal {goal}", rp.unwrap_or(f64::NAN));
             }
         }
     }
@@ -117,9 +102,7 @@ fn orchestrate(args: &[String]) -> R<()> {
     let runs = common::runs();
     let driver = Driver::parse(opt(args, "--driver").unwrap_or("pocl"))?;
     let out_name = opt(args, "--out").unwrap_or("startup").to_string();
-    let clbake = opt(args, "--clbake")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_clbake")));
+    let clbake = opt(args, "--clbake").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_clbake")));
     let me = std::env::current_exe()?;
     let mut result = Map::new();
     result.insert("runs".into(), json!(runs));
@@ -133,13 +116,7 @@ fn orchestrate(args: &[String]) -> R<()> {
         if driver == Driver::Pocl {
             keys.push("e_unwarmed");
         }
-        let t = Target {
-            clbake: clbake.clone(),
-            bench: me.clone(),
-            runner: None,
-            driver,
-            prefix: driver.name().into(),
-        };
+        let t = Target { clbake: clbake.clone(), bench: me.clone(), runner: None, driver, prefix: driver.name().into() };
         let mut rows = rows::run(&t, &keys, runs, runs)?;
         rows["ratios"] = ratios(&rows);
         result.insert("host".into(), rows);
@@ -148,29 +125,22 @@ fn orchestrate(args: &[String]) -> R<()> {
     if driver == Driver::Pocl && (section("lazy") || section("programs")) {
         let count = common::env_usize("BENCH_SYNTH_PROGRAMS", 128).max(1);
         let (full, bake_s) = synth::ensure(&clbake, count)?;
-        result.insert("synth".into(), json!({ "programs": count, "bundle": full, "bundle_bytes": std::fs::metadata(&full)?.len(), "bake_s": bake_s }));
+        result.insert(
+            "synth".into(),
+            json!({ "programs": count, "bundle": full, "bundle_bytes": std::fs::metadata(&full)?.len(), "bake_s": bake_s }),
+        );
         if section("lazy") {
             result.insert("lazy".into(), synth::lazy(&me, &full, runs)?);
         }
         if section("programs") {
-            let counts: Vec<usize> = [1, 4, 16, 64, 128, 256, 512]
-                .into_iter()
-                .filter(|&n| n <= count)
-                .collect();
-            result.insert(
-                "programs".into(),
-                synth::programs(&me, &full, &counts, runs)?,
-            );
+            let counts: Vec<usize> = [1, 4, 16, 64, 128, 256, 512].into_iter().filter(|&n| n <= count).collect();
+            result.insert("programs".into(), synth::programs(&me, &full, &counts, runs)?);
         }
     }
 
     if let (true, Some(paths)) = (section("aarch64"), opt(args, "--aarch64")) {
         let source_runs = common::env_usize("BENCH_RUNS_AARCH64_SOURCE", 2).max(1);
-        match aarch64(
-            paths,
-            common::env_usize("BENCH_RUNS_AARCH64", runs).max(1),
-            source_runs,
-        ) {
+        match aarch64(paths, common::env_usize("BENCH_RUNS_AARCH64", runs).max(1), source_runs) {
             Ok(v) => {
                 result.insert("aarch64".into(), v);
             }
@@ -186,17 +156,11 @@ fn orchestrate(args: &[String]) -> R<()> {
 
 /// The aarch64 rows, from the executables `benches/aarch64-build.sh` listed in `paths`.
 fn aarch64(paths: &str, runs: usize, source_runs: usize) -> R<Value> {
-    let p: Value = serde_json::from_slice(
-        &std::fs::read(paths).map_err(|e| format!("cannot read {paths}: {e}"))?,
-    )?;
+    let p: Value = serde_json::from_slice(&std::fs::read(paths).map_err(|e| format!("cannot read {paths}: {e}"))?)?;
     if let Some(why) = p["skipped"].as_str() {
         return Err(why.into());
     }
-    let path = |k: &str| {
-        p[k].as_str()
-            .map(PathBuf::from)
-            .ok_or_else(|| format!("{paths}: no `{k}`"))
-    };
+    let path = |k: &str| p[k].as_str().map(PathBuf::from).ok_or_else(|| format!("{paths}: no `{k}`"));
     let t = Target {
         clbake: path("clbake")?,
         bench: path("bench")?,
@@ -204,26 +168,9 @@ fn aarch64(paths: &str, runs: usize, source_runs: usize) -> R<Value> {
         driver: Driver::PoclAarch64,
         prefix: "aarch64".into(),
     };
-    let keys_env =
-        std::env::var("BENCH_AARCH64_ROWS").unwrap_or_else(|_| "a,d,d_jobs1,e,e_unwarmed".into());
-    let known = [
-        "a",
-        "a_jobs1",
-        "b",
-        "c",
-        "d",
-        "d_lazy",
-        "d_nocache",
-        "d_jobs1",
-        "e",
-        "e_unwarmed",
-        "d_nospec",
-        "e_nospec",
-    ];
-    let keys: Vec<&'static str> = known
-        .into_iter()
-        .filter(|k| keys_env.split(',').any(|s| s.trim() == *k))
-        .collect();
+    let keys_env = std::env::var("BENCH_AARCH64_ROWS").unwrap_or_else(|_| "a,d,d_jobs1,e,e_unwarmed".into());
+    let known = ["a", "a_jobs1", "b", "c", "d", "d_lazy", "d_nocache", "d_jobs1", "e", "e_unwarmed", "d_nospec", "e_nospec"];
+    let keys: Vec<&'static str> = known.into_iter().filter(|k| keys_env.split(',').any(|s| s.trim() == *k)).collect();
     let mut rows = rows::run(&t, &keys, runs, source_runs)?;
     rows["ratios"] = ratios(&rows);
     rows["build"] = p;

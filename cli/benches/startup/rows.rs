@@ -56,10 +56,7 @@ impl Driver {
     fn cold(self, dir: &Path) -> Vec<(String, String)> {
         match self {
             Driver::Pocl => vec![kv("POCL_KERNEL_CACHE", "0"), kv("POCL_CACHE_DIR", dir)],
-            Driver::PoclAarch64 => vec![
-                kv("POCL_KERNEL_CACHE", "0"),
-                kv("CLBAKE_AARCH64_POCL_CACHE_DIR", dir),
-            ],
+            Driver::PoclAarch64 => vec![kv("POCL_KERNEL_CACHE", "0"), kv("CLBAKE_AARCH64_POCL_CACHE_DIR", dir)],
             Driver::Nvidia => vec![kv("CUDA_CACHE_DISABLE", "1")],
         }
     }
@@ -68,10 +65,7 @@ impl Driver {
     fn warm(self, dir: &Path) -> Vec<(String, String)> {
         match self {
             Driver::Pocl => vec![kv("POCL_KERNEL_CACHE", "1"), kv("POCL_CACHE_DIR", dir)],
-            Driver::PoclAarch64 => vec![
-                kv("POCL_KERNEL_CACHE", "1"),
-                kv("CLBAKE_AARCH64_POCL_CACHE_DIR", dir),
-            ],
+            Driver::PoclAarch64 => vec![kv("POCL_KERNEL_CACHE", "1"), kv("CLBAKE_AARCH64_POCL_CACHE_DIR", dir)],
             Driver::Nvidia => vec![kv("CUDA_CACHE_DISABLE", "0"), kv("CUDA_CACHE_PATH", dir)],
         }
     }
@@ -137,22 +131,14 @@ struct Row {
 /// Counts of each load path in a demo report, e.g. `14 embedded`.
 fn paths_of(report: &Value) -> String {
     let mut counts: Vec<(String, usize)> = Vec::new();
-    for p in report["startup"]["programs"]["programs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
+    for p in report["startup"]["programs"]["programs"].as_array().into_iter().flatten() {
         let path = p["path"].as_str().unwrap_or("?").to_string();
         match counts.iter_mut().find(|(k, _)| *k == path) {
             Some((_, n)) => *n += 1,
             None => counts.push((path, 1)),
         }
     }
-    counts
-        .iter()
-        .map(|(k, n)| format!("{n} {k}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    counts.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The demo with every program created up front (`--eager`): rows time "programs ready" for
@@ -168,10 +154,7 @@ fn demo_sample(report: &Value, wall_ms: f64) -> Sample {
         // Wall time of `Kernels::with_options` (opening the bundle, and creating every program
         // when eager). The load report's `total_ms` adds up per-program times, which overlap
         // when programs load on several threads.
-        programs_ms: s["programs_ms"]
-            .as_f64()
-            .or_else(|| s["programs"]["total_ms"].as_f64())
-            .unwrap_or(f64::NAN),
+        programs_ms: s["programs_ms"].as_f64().or_else(|| s["programs"]["total_ms"].as_f64()).unwrap_or(f64::NAN),
         first_inference_ms: s["first_inference_ms"].as_f64(),
         context_ms: s["context_ms"].as_f64().unwrap_or(f64::NAN),
         wall_ms,
@@ -183,16 +166,7 @@ fn demo_sample(report: &Value, wall_ms: f64) -> Sample {
 fn run_row(t: &Target, row: &Row, images: usize) -> R<Sample> {
     if let Some(dir) = &row.floor {
         let n = images.to_string();
-        let (v, wall) = run_json(&mut t.command(
-            &t.bench,
-            &[
-                "--child-floor",
-                dir.to_str().unwrap_or_default(),
-                "--images",
-                &n,
-            ],
-            &row.env,
-        ))?;
+        let (v, wall) = run_json(&mut t.command(&t.bench, &["--child-floor", dir.to_str().unwrap_or_default(), "--images", &n], &row.env))?;
         return Ok(Sample {
             programs_ms: v["programs_ms"].as_f64().unwrap_or(f64::NAN),
             first_inference_ms: v["first_inference_ms"].as_f64(),
@@ -206,15 +180,9 @@ fn run_row(t: &Target, row: &Row, images: usize) -> R<Sample> {
     let (v, wall) = run_json(&mut t.command(&t.clbake, args, &row.env))?;
     let s = demo_sample(&v, wall);
     if let Some(want) = row.expect {
-        let n = v["startup"]["programs"]["programs"]
-            .as_array()
-            .map_or(0, Vec::len);
+        let n = v["startup"]["programs"]["programs"].as_array().map_or(0, Vec::len);
         if s.paths != format!("{n} {want}") {
-            return Err(format!(
-                "row {}: expected every program from `{want}`, got {}",
-                row.key, s.paths
-            )
-            .into());
+            return Err(format!("row {}: expected every program from `{want}`, got {}", row.key, s.paths).into());
         }
     }
     Ok(s)
@@ -258,39 +226,18 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
             "a" => {
                 let mut env = t.driver.cold(&scratch("a")?);
                 env.extend([no_embedded.clone(), off.clone()]);
-                Row {
-                    key,
-                    label: "source, driver cache off",
-                    env,
-                    floor: None,
-                    expect: Some("source"),
-                    samples: vec![],
-                }
+                Row { key, label: "source, driver cache off", env, floor: None, expect: Some("source"), samples: vec![] }
             }
             "a_jobs1" => {
                 let mut env = t.driver.cold(&scratch("a-jobs1")?);
                 env.extend([no_embedded.clone(), off.clone(), kv("CLBAKE_JOBS", "1")]);
-                Row {
-                    key,
-                    label: "source, driver cache off, CLBAKE_JOBS=1",
-                    env,
-                    floor: None,
-                    expect: Some("source"),
-                    samples: vec![],
-                }
+                Row { key, label: "source, driver cache off, CLBAKE_JOBS=1", env, floor: None, expect: Some("source"), samples: vec![] }
             }
             "b" => {
                 let mut env = t.driver.warm(&scratch("b")?);
                 env.extend([no_embedded.clone(), off.clone()]);
                 run_json(&mut t.command(&t.clbake, DEMO, &env))?; // warm the driver's cache
-                Row {
-                    key,
-                    label: "source, driver's own kernel cache warm",
-                    env,
-                    floor: None,
-                    expect: Some("source"),
-                    samples: vec![],
-                }
+                Row { key, label: "source, driver's own kernel cache warm", env, floor: None, expect: Some("source"), samples: vec![] }
             }
             "c" => {
                 let dir = scratch("c-cache")?;
@@ -298,40 +245,19 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                 env.extend([no_embedded.clone(), kv("CLBAKE_CACHE_DIR", &dir)]);
                 let (first, _) = run_json(&mut t.command(&t.clbake, DEMO, &env))?;
                 let (second, _) = run_json(&mut t.command(&t.clbake, DEMO, &env))?;
-                let n = second["startup"]["programs"]["programs"]
-                    .as_array()
-                    .map_or(0, Vec::len);
-                if first["startup"]["programs"].get("cache").is_none()
-                    || paths_of(&second) != format!("{n} cache")
-                {
-                    let why = format!(
-                        "no disk-cache hit in this build (second run served: {})",
-                        paths_of(&second)
-                    );
+                let n = second["startup"]["programs"]["programs"].as_array().map_or(0, Vec::len);
+                if first["startup"]["programs"].get("cache").is_none() || paths_of(&second) != format!("{n} cache") {
+                    let why = format!("no disk-cache hit in this build (second run served: {})", paths_of(&second));
                     println!("[{}] skipping row (c): {why}", t.prefix);
                     notes.insert("c".into(), json!(why));
                     continue;
                 }
-                Row {
-                    key,
-                    label: "clbake disk-cache hit",
-                    env,
-                    floor: None,
-                    expect: Some("cache"),
-                    samples: vec![],
-                }
+                Row { key, label: "clbake disk-cache hit", env, floor: None, expect: Some("cache"), samples: vec![] }
             }
             "d" => {
                 let mut env = t.driver.cold(&scratch("d")?);
                 env.push(kv("CLBAKE_CACHE_DIR", &d_cache));
-                Row {
-                    key,
-                    label: "clbake embedded binary",
-                    env,
-                    floor: None,
-                    expect: Some("embedded"),
-                    samples: vec![],
-                }
+                Row { key, label: "clbake embedded binary", env, floor: None, expect: Some("embedded"), samples: vec![] }
             }
             "d_lazy" => {
                 let mut env = t.driver.cold(&scratch("d-lazy")?);
@@ -348,14 +274,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
             "d_nocache" => {
                 let mut env = t.driver.cold(&scratch("d-nocache")?);
                 env.push(off.clone());
-                Row {
-                    key,
-                    label: "clbake embedded binary, disk cache off",
-                    env,
-                    floor: None,
-                    expect: Some("embedded"),
-                    samples: vec![],
-                }
+                Row { key, label: "clbake embedded binary, disk cache off", env, floor: None, expect: Some("embedded"), samples: vec![] }
             }
             "d_jobs1" => {
                 let mut env = t.driver.cold(&scratch("d-jobs1")?);
@@ -405,10 +324,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
             }
             "d_nospec" => {
                 let mut env = t.driver.cold(&scratch("d-nospec")?);
-                env.extend([
-                    kv("CLBAKE_CACHE_DIR", &d_cache),
-                    kv("POCL_WORK_GROUP_SPECIALIZATION", "0"),
-                ]);
+                env.extend([kv("CLBAKE_CACHE_DIR", &d_cache), kv("POCL_WORK_GROUP_SPECIALIZATION", "0")]);
                 Row {
                     key,
                     label: "clbake embedded binary, PoCL work-group specialisation off",
@@ -424,20 +340,14 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
                 };
                 let mut env = t.driver.cold(&scratch("e-nospec")?);
                 env.push(kv("POCL_WORK_GROUP_SPECIALIZATION", "0"));
-                Row {
-                    key,
-                    label: "floor, PoCL work-group specialisation off",
-                    env,
-                    floor: Some(bins),
-                    expect: None,
-                    samples: vec![],
-                }
+                Row { key, label: "floor, PoCL work-group specialisation off", env, floor: Some(bins), expect: None, samples: vec![] }
             }
             "e" => {
                 let bins = scratch("floor-bins")?;
                 match prepare_floor(t, "floor", &t.clbake, &fp, &bins) {
                     Ok(p) => {
-                        binaries = json!({ "programs": p.programs, "bytes": p.bytes, "pocl_specialised_workgroup_functions": p.specialised });
+                        binaries =
+                            json!({ "programs": p.programs, "bytes": p.bytes, "pocl_specialised_workgroup_functions": p.specialised });
                         floor_bins = Some(bins.clone());
                     }
                     Err(e) => {
@@ -464,11 +374,7 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
     let total = runs.max(source_runs);
     for run in 0..total {
         for row in rows.iter_mut() {
-            let want = if matches!(row.key, "a" | "a_jobs1") {
-                source_runs
-            } else {
-                runs
-            };
+            let want = if matches!(row.key, "a" | "a_jobs1") { source_runs } else { runs };
             if run >= want || notes.contains_key(row.key) {
                 continue;
             }
@@ -498,32 +404,12 @@ pub fn run(t: &Target, keys: &[&'static str], runs: usize, source_runs: usize) -
     rows.retain(|r| !notes.contains_key(r.key));
     let mut out = Map::new();
     for row in &rows {
-        let programs = Stat::of(
-            &row.samples
-                .iter()
-                .map(|s| s.programs_ms)
-                .collect::<Vec<_>>(),
-        );
-        let first = Stat::of(
-            &row.samples
-                .iter()
-                .map(|s| s.first_inference_ms.unwrap_or(f64::NAN))
-                .collect::<Vec<_>>(),
-        );
-        let ready = Stat::of(
-            &row.samples
-                .iter()
-                .map(|s| s.programs_ms + s.first_inference_ms.unwrap_or(f64::NAN))
-                .collect::<Vec<_>>(),
-        );
+        let programs = Stat::of(&row.samples.iter().map(|s| s.programs_ms).collect::<Vec<_>>());
+        let first = Stat::of(&row.samples.iter().map(|s| s.first_inference_ms.unwrap_or(f64::NAN)).collect::<Vec<_>>());
+        let ready = Stat::of(&row.samples.iter().map(|s| s.programs_ms + s.first_inference_ms.unwrap_or(f64::NAN)).collect::<Vec<_>>());
         let context = Stat::of(&row.samples.iter().map(|s| s.context_ms).collect::<Vec<_>>());
         let wall = Stat::of(&row.samples.iter().map(|s| s.wall_ms).collect::<Vec<_>>());
-        let steady = Stat::of(
-            &row.samples
-                .iter()
-                .map(|s| s.steady_ms.unwrap_or(f64::NAN))
-                .collect::<Vec<_>>(),
-        );
+        let steady = Stat::of(&row.samples.iter().map(|s| s.steady_ms.unwrap_or(f64::NAN)).collect::<Vec<_>>());
         println!(
             "[{}] {:<10} {:<48} programs {:>20}  first inference {:>18}  ready {:>20}",
             t.prefix,

@@ -45,13 +45,9 @@ pub fn ensure(clbake: &Path, count: usize) -> R<(PathBuf, Option<f64>)> {
     let out = dir.join(format!("synth-{count}.clbk"));
     let stamp_path = dir.join(format!("synth-{count}.stamp"));
     let session = Session::new(DeviceSelector::Default)?;
-    let stamp = format!(
-        "{GENERATOR} count={count} device={}",
-        session.device().fingerprint.hash()
-    );
+    let stamp = format!("{GENERATOR} count={count} device={}", session.device().fingerprint.hash());
     drop(session);
-    if out.exists() && std::fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str())
-    {
+    if out.exists() && std::fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str()) {
         return Ok((out, None));
     }
     let src = dir.join(format!("kernels-{count}"));
@@ -62,25 +58,12 @@ pub fn ensure(clbake: &Path, count: usize) -> R<(PathBuf, Option<f64>)> {
     for n in 0..count {
         std::fs::write(src.join(format!("p{n:03}.cl")), source(n))?;
     }
-    println!(
-        "baking {count} synthetic programs with `clbake bake` (once; reused while {} matches)",
-        stamp_path.display()
-    );
+    println!("baking {count} synthetic programs with `clbake bake` (once; reused while {} matches)", stamp_path.display());
     let t = Instant::now();
-    let env = [
-        kv("POCL_KERNEL_CACHE", "0"),
-        kv("POCL_CACHE_DIR", common::fresh_dir("synth-bake")?),
-    ];
+    let env = [kv("POCL_KERNEL_CACHE", "0"), kv("POCL_CACHE_DIR", common::fresh_dir("synth-bake")?)];
     common::run_ok(&mut common::command(
         clbake,
-        &[
-            "bake",
-            "--kernels",
-            src.to_str().unwrap_or_default(),
-            "--out",
-            out.to_str().unwrap_or_default(),
-            "--full",
-        ],
+        &["bake", "--kernels", src.to_str().unwrap_or_default(), "--out", out.to_str().unwrap_or_default(), "--full"],
         &env,
     ))?;
     let secs = t.elapsed().as_secs_f64();
@@ -145,11 +128,7 @@ pub fn child(args: &[String]) -> R<()> {
     let ttfk_ms = ms(t);
     let first_run_ms = run_once(&session, launch, &mut buf, len)?;
     let report = set.report();
-    let source = report
-        .programs
-        .iter()
-        .filter(|p| p.path == LoadPath::Source)
-        .count();
+    let source = report.programs.iter().filter(|p| p.path == LoadPath::Source).count();
     println!(
         "{}",
         json!({ "ttfk_ms": ttfk_ms, "first_run_ms": first_run_ms, "programs_ms": programs_ms, "report_ms": report.total_ms, "session_ms": session_ms,
@@ -161,41 +140,24 @@ pub fn child(args: &[String]) -> R<()> {
 /// Runs a `p000_scale`-style kernel (buffer, int) once on the `len` floats of `buf` and waits.
 fn run_once<'a>(session: &Session, launch: Launch<'a>, buf: &'a mut Buffer<f32, ReadWrite>, len: usize) -> R<f64> {
     let t = Instant::now();
-    launch
-        .arg(buf)
-        .arg(len as i32)
-        .enqueue(session.queue(), [len], None)?;
+    launch.arg(buf).arg(len as i32).enqueue(session.queue(), [len], None)?;
     session.finish()?;
     Ok(ms(t))
 }
 
 fn child_stats(bench: &Path, file: &Path, mode: &str, env: &[(String, String)]) -> R<Value> {
-    let (v, wall) = run_json(&mut common::command(
-        bench,
-        &["--child-load", file.to_str().unwrap_or_default(), mode],
-        env,
-    ))?;
-    Ok(
-        json!({ "ttfk_ms": v["ttfk_ms"], "first_run_ms": v["first_run_ms"], "programs_ms": v["programs_ms"], "loaded": v["loaded"],
-               "programs": v["programs"], "from_source": v["from_source"], "wall_ms": wall }),
-    )
+    let (v, wall) = run_json(&mut common::command(bench, &["--child-load", file.to_str().unwrap_or_default(), mode], env))?;
+    Ok(json!({ "ttfk_ms": v["ttfk_ms"], "first_run_ms": v["first_run_ms"], "programs_ms": v["programs_ms"], "loaded": v["loaded"],
+               "programs": v["programs"], "from_source": v["from_source"], "wall_ms": wall }))
 }
 
 fn summarize(samples: &[Value], key: &str) -> Stat {
-    Stat::of(
-        &samples
-            .iter()
-            .map(|s| s[key].as_f64().unwrap_or(f64::NAN))
-            .collect::<Vec<_>>(),
-    )
+    Stat::of(&samples.iter().map(|s| s[key].as_f64().unwrap_or(f64::NAN)).collect::<Vec<_>>())
 }
 
 /// Lazy vs eager time to the first kernel on the full synthetic bundle.
 pub fn lazy(bench: &Path, full: &Path, runs: usize) -> R<Value> {
-    let env = vec![
-        kv("POCL_KERNEL_CACHE", "0"),
-        kv("POCL_CACHE_DIR", common::fresh_dir("synth-load")?),
-    ];
+    let env = vec![kv("POCL_KERNEL_CACHE", "0"), kv("POCL_CACHE_DIR", common::fresh_dir("synth-load")?)];
     let modes = ["eager", "lazy", "lazy-source"];
     let mut samples: Vec<Vec<Value>> = vec![Vec::new(); modes.len()];
     for run in 0..runs {
@@ -215,11 +177,7 @@ pub fn lazy(bench: &Path, full: &Path, runs: usize) -> R<Value> {
     for (m, mode) in modes.iter().enumerate() {
         let ttfk = summarize(&samples[m], "ttfk_ms");
         let first = summarize(&samples[m], "first_run_ms");
-        println!(
-            "[lazy] {mode:<12} time to first kernel {}   first run {}",
-            ttfk.show("ms"),
-            first.show("ms")
-        );
+        println!("[lazy] {mode:<12} time to first kernel {}   first run {}", ttfk.show("ms"), first.show("ms"));
         let last = samples[m].last().cloned().unwrap_or_default();
         out.insert(
             mode.to_string(),
@@ -231,10 +189,7 @@ pub fn lazy(bench: &Path, full: &Path, runs: usize) -> R<Value> {
 
 /// Eager start-up (embedded binaries) against the number of programs in the bundle.
 pub fn programs(bench: &Path, full: &Path, counts: &[usize], runs: usize) -> R<Value> {
-    let env = vec![
-        kv("POCL_KERNEL_CACHE", "0"),
-        kv("POCL_CACHE_DIR", common::fresh_dir("synth-programs")?),
-    ];
+    let env = vec![kv("POCL_KERNEL_CACHE", "0"), kv("POCL_CACHE_DIR", common::fresh_dir("synth-programs")?)];
     let dir = common::bench_dir().join("synth");
     let mut files = Vec::new();
     for &n in counts {

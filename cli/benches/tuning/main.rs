@@ -60,7 +60,9 @@ fn cases(s: &Session) -> R<Vec<Case>> {
             program: Gemm::T16.program(),
             kernel: "gemm_naive",
             global: vec![256, 256],
-            run: Box::new(move |k, s| k.gemm(Gemm::T16).gemm_naive(s.queue(), [256, 256], None, &a, &b, &mut c.borrow_mut(), 256, 256, 128).map(drop)),
+            run: Box::new(move |k, s| {
+                k.gemm(Gemm::T16).gemm_naive(s.queue(), [256, 256], None, &a, &b, &mut c.borrow_mut(), 256, 256, 128).map(drop)
+            }),
         });
     }
     {
@@ -70,7 +72,11 @@ fn cases(s: &Session) -> R<Vec<Case>> {
             program: Conv2d::Relu.program(),
             kernel: "conv2d_3x3",
             global: vec![64, 64, 16],
-            run: Box::new(move |k, s| k.conv2d(Conv2d::Relu).conv2d_3x3(s.queue(), [64, 64, 16], None, &a, &b, &bias, &mut o.borrow_mut(), 1, 8, 64, 64, 16, 1, 1, 64, 64).map(drop)),
+            run: Box::new(move |k, s| {
+                k.conv2d(Conv2d::Relu)
+                    .conv2d_3x3(s.queue(), [64, 64, 16], None, &a, &b, &bias, &mut o.borrow_mut(), 1, 8, 64, 64, 16, 1, 1, 64, 64)
+                    .map(drop)
+            }),
         });
     }
     {
@@ -80,7 +86,9 @@ fn cases(s: &Session) -> R<Vec<Case>> {
             program: Dense::None.program(),
             kernel: "dense",
             global: vec![256, 64],
-            run: Box::new(move |k, s| k.dense(Dense::None).dense(s.queue(), [256, 64], None, &a, &b, &bias, &mut y.borrow_mut(), 64, 512, 256).map(drop)),
+            run: Box::new(move |k, s| {
+                k.dense(Dense::None).dense(s.queue(), [256, 64], None, &a, &b, &bias, &mut y.borrow_mut(), 64, 512, 256).map(drop)
+            }),
         });
     }
     {
@@ -90,7 +98,9 @@ fn cases(s: &Session) -> R<Vec<Case>> {
             program: kernels::Program::Pool,
             kernel: "max_pool2d",
             global: vec![32, 32, 64],
-            run: Box::new(move |k, s| k.pool().max_pool2d(s.queue(), [32, 32, 64], None, &a, &mut o.borrow_mut(), 64, 64, 64, 2, 2, 32, 32).map(drop)),
+            run: Box::new(move |k, s| {
+                k.pool().max_pool2d(s.queue(), [32, 32, 64], None, &a, &mut o.borrow_mut(), 64, 64, 64, 2, 2, 32, 32).map(drop)
+            }),
         });
     }
     {
@@ -128,7 +138,9 @@ fn run() -> R<()> {
     let opts = TuneOptions::default();
     // The programs of the embedded bundle, as `clbake bake --tune` takes them.
     let sources = clbake::selfbake::programs(&kernels::BUNDLE)?;
-    let (measured, _) = tune::tune(&sources, s.device(), &opts, &|p, m| eprintln!("  tuned {} {} {:?}: {:?}", p.name, m.launch.kernel, m.launch.global, m.launch.local))?;
+    let (measured, _) = tune::tune(&sources, s.device(), &opts, &|p, m| {
+        eprintln!("  tuned {} {} {:?}: {:?}", p.name, m.launch.kernel, m.launch.global, m.launch.local)
+    })?;
     let tune_s = t.elapsed().as_secs_f64();
     println!("tuning: {} shapes in {tune_s:.1} s ({} reps, at most {} candidates each)", measured.len(), opts.reps, opts.max_candidates);
     let tuning = Tuning::from_entries(
@@ -193,6 +205,9 @@ fn run() -> R<()> {
         .iter()
         .map(|m| json!({ "kernel": m.launch.kernel, "global": m.launch.global, "local": m.launch.local, "best_ns": m.launch.best_ns, "default_ns": m.launch.default_ns, "candidates": m.candidates }))
         .collect();
-    write_result("tuning", &json!({ "device": s.device().fingerprint.describe(), "runs": runs, "tune_seconds": tune_s, "calls": rows, "records": records }))?;
+    write_result(
+        "tuning",
+        &json!({ "device": s.device().fingerprint.describe(), "runs": runs, "tune_seconds": tune_s, "calls": rows, "records": records }),
+    )?;
     Ok(())
 }

@@ -122,19 +122,34 @@ struct DeviceJson {
 /// The embedded bundle of an executable (or a `.clbk` file), parsed.
 fn embedded_bundle<'a>(bytes: &'a [u8], what: &Path) -> Result<Bundle<'a>> {
     let Some((_, first)) = scan(bundle_region(bytes)).into_iter().next() else {
-        bail!("{}: no clbake bundle embedded; pass an executable built with `include_kernels!`, or bake .cl files with --kernels DIR", what.display());
+        bail!(
+            "{}: no clbake bundle embedded; pass an executable built with `include_kernels!`, or bake .cl files with --kernels DIR",
+            what.display()
+        );
     };
     first.with_context(|| format!("{}: embedded bundle is unreadable", what.display()))
 }
 
 fn discover(args: &Args, dir: &Path) -> Result<(Vec<ProgramSource>, Vec<FileFailure>)> {
-    let defines = args.define.iter().map(|d| d.split_once('=').map_or((d.clone(), String::new()), |(k, v)| (k.to_string(), v.to_string()))).collect();
+    let defines =
+        args.define.iter().map(|d| d.split_once('=').map_or((d.clone(), String::new()), |(k, v)| (k.to_string(), v.to_string()))).collect();
     let program_options = args
         .program_options
         .iter()
-        .map(|p| p.split_once('=').map(|(n, o)| (n.to_string(), o.to_string())).with_context(|| format!("--program-options {p:?}: expected NAME=OPTIONS, e.g. 'imgproc/*=-D T=uchar'")))
+        .map(|p| {
+            p.split_once('=')
+                .map(|(n, o)| (n.to_string(), o.to_string()))
+                .with_context(|| format!("--program-options {p:?}: expected NAME=OPTIONS, e.g. 'imgproc/*=-D T=uchar'"))
+        })
         .collect::<Result<_>>()?;
-    let opts = DiscoverOptions { include_dirs: args.include.clone(), defines, program_options, exclude: args.exclude.clone(), only: args.only.clone(), variants: Vec::new() };
+    let opts = DiscoverOptions {
+        include_dirs: args.include.clone(),
+        defines,
+        program_options,
+        exclude: args.exclude.clone(),
+        only: args.only.clone(),
+        variants: Vec::new(),
+    };
     let found = source::discover(dir, &opts)?;
     Ok((found.programs, found.failures))
 }
@@ -182,7 +197,10 @@ fn bake(args: &Args, out: &Path) -> Result<ExitCode> {
     let devices: Vec<_> = if args.device.is_empty() {
         all
     } else {
-        args.device.iter().map(|&i| all.get(i).cloned().ok_or(ClError::NoSuchDevice { index: i, count: all.len() })).collect::<Result<_, _>>()?
+        args.device
+            .iter()
+            .map(|&i| all.get(i).cloned().ok_or(ClError::NoSuchDevice { index: i, count: all.len() }))
+            .collect::<Result<_, _>>()?
     };
     if devices.is_empty() {
         return Err(ClError::NoDevice.into());
@@ -233,11 +251,22 @@ fn bake(args: &Args, out: &Path) -> Result<ExitCode> {
             out,
             bytes: baked.bundle.len(),
             programs: programs.iter().map(|p| p.name.as_str()).collect(),
-            devices: devices.iter().map(|d| DeviceJson { index: d.index, fingerprint_hash: d.fingerprint.hash().to_hex(), description: d.fingerprint.describe() }).collect(),
+            devices: devices
+                .iter()
+                .map(|d| DeviceJson {
+                    index: d.index,
+                    fingerprint_hash: d.fingerprint.hash().to_hex(),
+                    description: d.fingerprint.describe(),
+                })
+                .collect(),
             compiled: r.compiled,
             reused: r.reused,
             binaries: bundle.binaries().len(),
-            failed: r.failures.iter().map(|f| FailureJson { program: &f.program, file: &f.file, options: &f.options, device: &f.device, error: f.first_error() }).collect(),
+            failed: r
+                .failures
+                .iter()
+                .map(|f| FailureJson { program: &f.program, file: &f.file, options: &f.options, device: &f.device, error: f.first_error() })
+                .collect(),
             untyped: &r.untyped,
             warnings: &r.warnings,
             warmed_launches: r.warmed,

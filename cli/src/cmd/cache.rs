@@ -66,14 +66,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Action::Prune { max_bytes, max_age_days } => {
             let mut limits = clbake::cache::Limits::from_env()?;
             if let Some(b) = max_bytes {
-                limits.max_bytes = clbake::core::env::parse_size(clbake::core::env::CACHE_MAX_BYTES, &b).map_err(|e| anyhow::anyhow!("--max-bytes {b:?}: {}", e.accepted))?;
+                limits.max_bytes = clbake::core::env::parse_size(clbake::core::env::CACHE_MAX_BYTES, &b)
+                    .map_err(|e| anyhow::anyhow!("--max-bytes {b:?}: {}", e.accepted))?;
             }
             if let Some(d) = max_age_days {
                 limits.max_age = std::time::Duration::from_secs(d.saturating_mul(86_400));
             }
             let pruned = clbake::cache::prune(&dir, &limits).with_context(|| format!("pruning the cache {}", dir.display()))?;
             if args.json {
-                super::print_json(&serde_json::json!({ "dir": dir, "removed": pruned.removed, "freed_bytes": pruned.freed, "dirs_removed": pruned.dirs, "kept_bytes": pruned.kept }))?;
+                super::print_json(
+                    &serde_json::json!({ "dir": dir, "removed": pruned.removed, "freed_bytes": pruned.freed, "dirs_removed": pruned.dirs, "kept_bytes": pruned.kept }),
+                )?;
             } else {
                 println!("{}: {pruned}", dir.display());
             }

@@ -130,7 +130,9 @@ fn forward(session: &Session, k: &Kernels, w: &Weights, input: &Buffer<f32, Read
     let mut p2 = Buffer::<f32, ReadWrite>::new(session, n * C2 * 2 * 2)?;
     let mut logits = Buffer::<f32, ReadWrite>::new(session, n * CLASSES)?;
     let (conv, pool, dense) = (k.conv2d(Conv2d::Relu), k.pool(), k.dense(Dense::None));
-    let on = |id: Program, r: Result<Event, clbake::Error>| injected_failure(k, id).and(r.map(drop).map_err(Into::into)).context(KernelFailure(Some(id)));
+    let on = |id: Program, r: Result<Event, clbake::Error>| {
+        injected_failure(k, id).and(r.map(drop).map_err(Into::into)).context(KernelFailure(Some(id)))
+    };
     on(conv.program(), conv.conv2d_3x3(q, [8, 8, n * C1], None, input, &w.c1w, &w.c1b, &mut a1, i(n), 1, 8, 8, i(C1), 1, 1, 8, 8))?;
     on(pool.program(), pool.max_pool2d(q, [4, 4, n * C1], None, &a1, &mut p1, i(n * C1), 8, 8, 2, 2, 4, 4))?;
     on(conv.program(), conv.conv2d_3x3(q, [4, 4, n * C2], None, &p1, &w.c2w, &w.c2b, &mut a2, i(n), i(C1), 4, 4, i(C2), 1, 1, 4, 4))?;
@@ -147,7 +149,13 @@ fn argmax(row: &[f32]) -> usize {
 /// three the network runs), or all up front with `eager`.
 /// Runs the demo: loads the kernels (from `bundle` when given, else the embedded bundle),
 /// classifies the first `images` test images (all when `None`), compares with the reference.
-pub fn run(session: &Session, opts: &LoadOptions, eager: bool, bundle: Option<Embedded<Program>>, images: Option<usize>) -> Result<DemoReport> {
+pub fn run(
+    session: &Session,
+    opts: &LoadOptions,
+    eager: bool,
+    bundle: Option<Embedded<Program>>,
+    images: Option<usize>,
+) -> Result<DemoReport> {
     let total = Instant::now();
     let k = match bundle {
         Some(b) => Kernels::with_bundle(session, b, opts, eager).context("loading the kernels of the bundle")?,

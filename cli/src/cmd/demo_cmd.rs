@@ -38,7 +38,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let bundle = match &args.bundle {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Some(super::kernels::BUNDLE.replaced_by(bytes).with_context(|| format!("{}: not a bundle of the demo's 14 programs (bake cli/kernels, or `clbake --clbake-bake FILE`)", path.display()))?)
+            Some(super::kernels::BUNDLE.replaced_by(bytes).with_context(|| {
+                format!("{}: not a bundle of the demo's 14 programs (bake cli/kernels, or `clbake --clbake-bake FILE`)", path.display())
+            })?)
         }
         None => None,
     };

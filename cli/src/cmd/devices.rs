@@ -47,7 +47,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     for d in &devices {
         let f = &d.fingerprint;
-        println!("device {}: {} [{}], {} compute units, {} MiB", d.index, f.device_name, d.device_type, d.compute_units, d.global_mem >> 20);
+        println!(
+            "device {}: {} [{}], {} compute units, {} MiB",
+            d.index,
+            f.device_name,
+            d.device_type,
+            d.compute_units,
+            d.global_mem >> 20
+        );
         println!("  platform {}: {} | {} | {}", d.platform_index, f.platform_name, f.platform_vendor, f.platform_version);
         println!("  device vendor {} | version {} | driver {}", f.device_vendor, f.device_version, f.driver_version);
         println!("  {} | address bits {} | process ABI {}", f.opencl_c_version, f.address_bits, f.host_abi);

@@ -10,10 +10,12 @@ use clbake::Error;
 
 /// The OpenCL error in `e`'s chain.
 fn cl_error(e: &anyhow::Error) -> Option<&ClError> {
-    e.chain().find_map(|c| c.downcast_ref::<ClError>().or_else(|| match c.downcast_ref::<Error>() {
-        Some(Error::OpenCl(cl)) => Some(&**cl),
-        _ => None,
-    }))
+    e.chain().find_map(|c| {
+        c.downcast_ref::<ClError>().or_else(|| match c.downcast_ref::<Error>() {
+            Some(Error::OpenCl(cl)) => Some(&**cl),
+            _ => None,
+        })
+    })
 }
 
 /// The bundle-format error in `e`'s chain, if any.

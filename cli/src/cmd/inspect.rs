@@ -207,13 +207,27 @@ fn describe(offset: usize, b: &Bundle<'_>) -> BundleJson {
                 ratio: if e.uncompressed_len == 0 { 0.0 } else { e.compressed_len as f64 / e.uncompressed_len as f64 },
                 checksum: e.checksum.to_hex(),
                 payload_offset: e.payload_offset,
-                workgroup_functions: payload.as_deref().map(workgroup_functions).unwrap_or_default().iter().map(|w| w.to_string()).collect(),
+                workgroup_functions: payload
+                    .as_deref()
+                    .map(workgroup_functions)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|w| w.to_string())
+                    .collect(),
                 payload_error: payload.err().map(|e| e.to_string()),
                 known_answers: e
                     .checks()
                     .unwrap_or_default()
                     .iter()
-                    .map(|a| format!("{} {:?}{}, {} output(s)", a.kernel, a.global, if a.tolerance > 0.0 { format!(" within {}", a.tolerance) } else { String::new() }, a.outputs.len()))
+                    .map(|a| {
+                        format!(
+                            "{} {:?}{}, {} output(s)",
+                            a.kernel,
+                            a.global,
+                            if a.tolerance > 0.0 { format!(" within {}", a.tolerance) } else { String::new() },
+                            a.outputs.len()
+                        )
+                    })
                     .collect(),
             }
         })
@@ -255,7 +269,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         match parsed {
             Ok(b) => {
                 for (t, why) in b.damage() {
-                    out.errors.push(format!("bundle at offset {offset}: its {t} is damaged and left out ({why}); the programs compile from source"));
+                    out.errors.push(format!(
+                        "bundle at offset {offset}: its {t} is damaged and left out ({why}); the programs compile from source"
+                    ));
                 }
                 out.bundles.push(describe(offset, &b))
             }
@@ -289,7 +305,10 @@ fn print_text(out: &Output) {
         }
         println!("  programs ({}):", b.programs.len());
         for p in &b.programs {
-            println!("    [{}] {:<18} options {:?}  source {} B -> {} B zstd", p.index, p.name, p.options, p.source_bytes, p.source_compressed_bytes);
+            println!(
+                "    [{}] {:<18} options {:?}  source {} B -> {} B zstd",
+                p.index, p.name, p.options, p.source_bytes, p.source_compressed_bytes
+            );
             for k in &p.kernels {
                 let params: Vec<String> = k.params.iter().map(|q| q.c.clone()).collect();
                 let from = match k.signature {
@@ -352,7 +371,8 @@ fn print_text(out: &Output) {
         if !b.tunings.is_empty() {
             println!("  tuning records ({}):", b.tunings.len());
             for t in &b.tunings {
-                let columns = clbake::core::format::tuning_columns(&t.program, &t.kernel, &t.global, t.local.as_deref(), t.best_ns, t.default_ns);
+                let columns =
+                    clbake::core::format::tuning_columns(&t.program, &t.kernel, &t.global, t.local.as_deref(), t.best_ns, t.default_ns);
                 println!("    {columns}  device {}", &t.fingerprint_hash[..16]);
             }
         }

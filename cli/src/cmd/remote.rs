@@ -106,7 +106,8 @@ impl Ssh<'_> {
 /// carries the exit status and the end of stderr.
 fn captured(c: &mut Command) -> Result<String> {
     let program = c.get_program().to_string_lossy().into_owned();
-    let out = c.output().with_context(|| format!("cannot run `{program}` (is OpenSSH's client installed? apt-get install openssh-client)"))?;
+    let out =
+        c.output().with_context(|| format!("cannot run `{program}` (is OpenSSH's client installed? apt-get install openssh-client)"))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -197,7 +198,10 @@ pub fn run(r: &RemoteArgs, local: &Local<'_>) -> Result<ExitCode> {
         None => {
             let dir = Path::new("kernels/precompiled");
             if !Path::new("kernels").is_dir() {
-                bail!("no kernels/ directory here for kernels/precompiled/{}.clbk: run from your crate's root, or pass --out FILE", host_slug(host));
+                bail!(
+                    "no kernels/ directory here for kernels/precompiled/{}.clbk: run from your crate's root, or pass --out FILE",
+                    host_slug(host)
+                );
             }
             dir.join(format!("{}.clbk", host_slug(host)))
         }
@@ -211,14 +215,16 @@ pub fn run(r: &RemoteArgs, local: &Local<'_>) -> Result<ExitCode> {
     let (dir, temporary) = match r.remote_dir.as_deref() {
         Some(d) => {
             check_remote_path("--remote-dir", d)?;
-            captured(&mut ssh.ssh(&format!("mkdir -p -- {}", sh_quote(d)))).with_context(|| format!("bake --remote {host}: step 1/4 (mkdir {d} over ssh) failed"))?;
+            captured(&mut ssh.ssh(&format!("mkdir -p -- {}", sh_quote(d))))
+                .with_context(|| format!("bake --remote {host}: step 1/4 (mkdir {d} over ssh) failed"))?;
             (d.trim_end_matches('/').to_string(), false)
         }
         None => {
             let made = captured(&mut ssh.ssh(r#"mktemp -d "${TMPDIR:-/tmp}/clbake-bake.XXXXXX""#))
                 .with_context(|| format!("bake --remote {host}: step 1/4 (mktemp -d over ssh) failed"))?;
             let d = made.trim().to_string();
-            check_remote_path("remote mktemp -d answered", &d).with_context(|| format!("bake --remote {host}: step 1/4 (mktemp -d over ssh) failed"))?;
+            check_remote_path("remote mktemp -d answered", &d)
+                .with_context(|| format!("bake --remote {host}: step 1/4 (mktemp -d over ssh) failed"))?;
             (d, true)
         }
     };
@@ -337,7 +343,8 @@ fn round_trip(
         .and_then(|_| std::fs::read(&tmp).with_context(|| format!("cannot read {}", tmp.display())));
     let _ = std::fs::remove_file(&tmp);
     let bytes = fetched?;
-    let summary = validate(&bytes, programs).with_context(|| format!("bake --remote {host}: step 4/4: the bundle from {host}:{remote_out} is not usable"))?;
+    let summary = validate(&bytes, programs)
+        .with_context(|| format!("bake --remote {host}: step 4/4: the bundle from {host}:{remote_out} is not usable"))?;
     clbake::core::atomic::write(out, &bytes, 0o644).with_context(|| format!("cannot write {}", out.display()))?;
     done();
     Ok(summary)

@@ -54,7 +54,11 @@ fn every_broken_kernel_fails_with_file_and_line_in_one_run() {
 
 #[test]
 fn keep_going_writes_what_compiled_and_reports_the_rest() {
-    let dir = kernels_dir(&[("good.cl", GOOD), ("broken.cl", "__kernel void bad(__global float* x) { x[0] = undefined_thing; }\n"), ("empty.cl", "// nothing here\n")]);
+    let dir = kernels_dir(&[
+        ("good.cl", GOOD),
+        ("broken.cl", "__kernel void bad(__global float* x) { x[0] = undefined_thing; }\n"),
+        ("empty.cl", "// nothing here\n"),
+    ]);
     let out = dir.path().join("out.clbk");
     let (r, compiled) = bake(Builder::new(dir.path()).with_bake_mode("host").keep_going(true), &out);
     let summary = r.unwrap();
@@ -73,7 +77,8 @@ fn keep_going_writes_what_compiled_and_reports_the_rest() {
 
 #[test]
 fn bake_off_writes_sources_only_with_a_warning() {
-    let dir = kernels_dir(&[("a.cl", "// clbake:variant x -DX=1\n// clbake:variant y -DX=2\n__kernel void k(__global int* o) { o[0] = X; }\n")]);
+    let dir =
+        kernels_dir(&[("a.cl", "// clbake:variant x -DX=1\n// clbake:variant y -DX=2\n__kernel void k(__global int* o) { o[0] = X; }\n")]);
     let out = dir.path().join("out.clbk");
     let summary = bake(Builder::new(dir.path()).with_bake_mode("off"), &out).0.unwrap();
     assert_eq!(summary.report.compiled, 0);
@@ -160,7 +165,11 @@ fn incremental_bakes_compile_only_what_changed() {
 
 #[test]
 fn compile_workers_in_other_processes_give_the_same_programs() {
-    let dir = kernels_dir(&[("a.cl", GOOD), ("b.cl", "__kernel void k(__global float* x) { x[0] = 2.0f; }\n"), ("bad.cl", "__kernel void k() { nope; }\n")]);
+    let dir = kernels_dir(&[
+        ("a.cl", GOOD),
+        ("b.cl", "__kernel void k(__global float* x) { x[0] = 2.0f; }\n"),
+        ("bad.cl", "__kernel void k() { nope; }\n"),
+    ]);
     let out = dir.path().join("out.clbk");
     // The `clbake` binary serves as a compile worker (it calls serve_if_worker first).
     let workers = WorkerCommand { program: crate::common::clbake_bin(), args: Vec::new() };
@@ -168,7 +177,9 @@ fn compile_workers_in_other_processes_give_the_same_programs() {
     let r = Builder::new(dir.path())
         .with_bake_mode("host")
         .keep_going(true)
-        .bake_to(&out, false, Some(workers), &|p| compiled.lock().unwrap().push((p.program.to_string(), matches!(p.step, Step::Compiled(_)))))
+        .bake_to(&out, false, Some(workers), &|p| {
+            compiled.lock().unwrap().push((p.program.to_string(), matches!(p.step, Step::Compiled(_))))
+        })
         .unwrap();
     let mut compiled = compiled.into_inner().unwrap();
     compiled.sort();
@@ -191,7 +202,10 @@ fn same_inputs_give_byte_identical_bundles() {
 
 #[test]
 fn untyped_kernels_are_named_and_can_be_denied() {
-    let dir = kernels_dir(&[("k.cl", "struct S { int a; };\n__kernel void s(__global struct S* p) {}\n__kernel void ok(__global float* x) {}\n")]);
+    let dir = kernels_dir(&[(
+        "k.cl",
+        "struct S { int a; };\n__kernel void s(__global struct S* p) {}\n__kernel void ok(__global float* x) {}\n",
+    )]);
     let out = dir.path().join("out.clbk");
     let r = bake(Builder::new(dir.path()).with_bake_mode("off"), &out).0.unwrap();
     assert_eq!(r.report.untyped.len(), 1);

@@ -216,7 +216,10 @@ fn processes_starting_together_compile_each_program_once_and_never_see_a_torn_en
         let children: Vec<_> = (0..PROCESSES)
             .map(|_| {
                 let mut c = clbake(&cache);
-                c.args(["demo", "--json", "--eager"]).env("POCL_DEVICES", "basic").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+                c.args(["demo", "--json", "--eager"])
+                    .env("POCL_DEVICES", "basic")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
                 c.spawn().unwrap()
             })
             .collect();
@@ -270,7 +273,10 @@ fn entries_of_other_users_or_writable_by_others_are_ignored_and_replaced() {
         assert_eq!(p["path"], "source", "{p}");
         assert_eq!(miss_kinds(p, "cache"), ["insecure"], "{p}");
     }
-    assert_eq!(report["startup"]["programs"]["programs"].as_array().unwrap().iter().filter(|p| p["path"] == "cache").count(), all.len() - untrusted.len());
+    assert_eq!(
+        report["startup"]["programs"]["programs"].as_array().unwrap().iter().filter(|p| p["path"] == "cache").count(),
+        all.len() - untrusted.len()
+    );
     // Replaced by fresh, owner-only entries.
     assert_all(&basic(cache), "cache");
     assert_verified(cache, all.len());
@@ -355,7 +361,10 @@ mod in_process {
         assert_eq!(last.path, LoadPath::Cache);
         assert!(matches!(&last.reason, MissReason::ExecutionFailed { detail } if detail.contains("CL_INVALID_PROGRAM_EXECUTABLE")));
         let kinds: Vec<_> = report.cache.events.iter().map(|e| (e.program.as_str(), e.kind)).collect();
-        assert!(kinds.contains(&("pool", clbake::CacheEventKind::Evicted)) && kinds.contains(&("pool", clbake::CacheEventKind::Stored)), "{kinds:?}");
+        assert!(
+            kinds.contains(&("pool", clbake::CacheEventKind::Evicted)) && kinds.contains(&("pool", clbake::CacheEventKind::Stored)),
+            "{kinds:?}"
+        );
         for k in 0..id.kernels().len() {
             assert!(programs.launch(id, k).is_ok());
         }

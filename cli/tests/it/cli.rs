@@ -60,7 +60,8 @@ fn inspect_rejects_garbage_naming_the_file() {
 fn bake_from_kernels_dir_and_self_bake_agree() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.clbk"), dir.path().join("b.clbk"));
-    let out = run_ok(command(&clbake_bin()).args(["bake", "--kernels", "kernels", "--out"]).arg(&a).current_dir(env!("CARGO_MANIFEST_DIR")));
+    let out =
+        run_ok(command(&clbake_bin()).args(["bake", "--kernels", "kernels", "--out"]).arg(&a).current_dir(env!("CARGO_MANIFEST_DIR")));
     let progress = String::from_utf8_lossy(&out.stderr);
     assert!(progress.contains("[1/") && progress.contains("wrote"), "progress output: {progress}");
     // Self-bake: the executable's own embedded sources, no kernel files needed.
@@ -76,7 +77,8 @@ fn bake_from_kernels_dir_and_self_bake_agree() {
 fn bake_reports_a_compile_error_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("oops.cl"), "__kernel void k(__global float* x) {\n  x[0] = nope;\n}\n").unwrap();
-    let out = command(&clbake_bin()).args(["bake", "--kernels"]).arg(dir.path()).arg("--out").arg(dir.path().join("o.clbk")).output().unwrap();
+    let out =
+        command(&clbake_bin()).args(["bake", "--kernels"]).arg(dir.path()).arg("--out").arg(dir.path().join("o.clbk")).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("oops.cl:2"), "{err}");
@@ -107,7 +109,10 @@ fn no_opencl_runtime_says_what_to_install() {
     for verb in [&["devices"][..], &["demo"], &["bake", "-o", "x.clbk"]] {
         let err = fails(command(&clbake_bin()).args(verb).env("LD_LIBRARY_PATH", dir.path()).current_dir(dir.path()));
         let line = error_line(&err);
-        assert!(line.contains("no OpenCL runtime") && line.contains("libOpenCL.so.1") && line.contains("apt-get install"), "{verb:?}: {err}");
+        assert!(
+            line.contains("no OpenCL runtime") && line.contains("libOpenCL.so.1") && line.contains("apt-get install"),
+            "{verb:?}: {err}"
+        );
     }
 }
 
@@ -130,7 +135,10 @@ fn kernel_compile_error_is_one_line_then_the_driver_log() {
     std::fs::write(dir.path().join("oops.cl"), "__kernel void k(__global float* x) {\n  x[0] = nope;\n}\n").unwrap();
     let err = fails(command(&clbake_bin()).args(["bake", "--kernels"]).arg(dir.path()).arg("-o").arg(dir.path().join("o.clbk")));
     let line = error_line(&err);
-    assert!(line.starts_with("error: 1 program(s) cannot be baked (") && line.contains("oops.cl") && line.contains("fix the source"), "{err}");
+    assert!(
+        line.starts_with("error: 1 program(s) cannot be baked (") && line.contains("oops.cl") && line.contains("fix the source"),
+        "{err}"
+    );
     // The driver's log follows, naming file and line.
     let after: String = err.split_once(line).unwrap().1.into();
     assert!(after.contains("oops.cl:2") && after.contains("nope"), "{err}");
@@ -169,7 +177,10 @@ fn every_verb_has_help_with_exit_codes() {
         assert!(top.contains(&format!("  {verb} ")), "--help does not list {verb}:\n{top}");
         let out = run_ok(command(&clbake_bin()).args([verb, "--help"]));
         let help = String::from_utf8_lossy(&out.stdout);
-        assert!(help.contains(&format!("Usage: clbake {verb}")) && help.contains("Exit codes:") && help.contains("usage error"), "{verb}:\n{help}");
+        assert!(
+            help.contains(&format!("Usage: clbake {verb}")) && help.contains("Exit codes:") && help.contains("usage error"),
+            "{verb}:\n{help}"
+        );
     }
     // A usage error is exit status 2.
     let out = command(&clbake_bin()).arg("no-such-verb").output().unwrap();
@@ -183,7 +194,8 @@ fn a_closed_stdout_ends_the_tool_quietly() {
     // head already done): the tool must die of SIGPIPE like `cat`, not panic.
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = command(&clbake_bin()).args(["inspect"]).arg(clbake_bin()).stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap();
+    let out =
+        command(&clbake_bin()).args(["inspect"]).arg(clbake_bin()).stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
     assert_eq!(out.status.signal(), Some(13), "expected death by SIGPIPE, got {:?}: {err}", out.status);
@@ -194,7 +206,8 @@ fn bake_json_summary_is_for_tools() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("one.cl"), "__kernel void one(__global int* o) { o[0] = 1; }\n").unwrap();
     let out = run_ok(command(&clbake_bin()).args(["bake", "--json", "--kernels"]).arg(dir.path()).arg("-o").arg(dir.path().join("o.clbk")));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(v["programs"], serde_json::json!(["one"]));
     assert_eq!(v["binaries"], 1);
     assert_eq!(v["devices"][0]["fingerprint_hash"].as_str().unwrap().len(), 32);
@@ -211,7 +224,15 @@ fn specialised_functions(bundle: &std::path::Path) -> Vec<Vec<String>> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|b| b["workgroup_functions"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).filter(|w| !w.ends_with("/0-0-0")).collect())
+        .map(|b| {
+            b["workgroup_functions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_str().unwrap().to_string())
+                .filter(|w| !w.ends_with("/0-0-0"))
+                .collect()
+        })
         .collect()
 }
 
@@ -253,7 +274,12 @@ fn a_bad_launch_line_fails_the_bake_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("k.cl"), "__kernel void k(__global float* y, int n) {}\n// clbake:launch k 64 y=n\n").unwrap();
     let err = fails(command(&clbake_bin()).args(["bake", "--kernels"]).arg(dir.path()).arg("-o").arg(dir.path().join("o.clbk")));
-    assert!(err.contains("k.cl:2: ") && err.contains("clbake:launch k 64 y=n") && err.contains("`n` is not a number or an argument given on the line"), "{err}");
+    assert!(
+        err.contains("k.cl:2: ")
+            && err.contains("clbake:launch k 64 y=n")
+            && err.contains("`n` is not a number or an argument given on the line"),
+        "{err}"
+    );
     assert!(!dir.path().join("o.clbk").exists(), "nothing written on error");
 }
 

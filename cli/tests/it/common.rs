@@ -42,7 +42,8 @@ pub fn demo_json(exe: &Path, env: &[(&str, &str)]) -> Value {
         c.env(k, v);
     }
     let out = run_ok(&mut c);
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("demo --json printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("demo --json printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// The load path of every program in a demo report.

@@ -51,12 +51,7 @@ fn demo_device_flag_rejects_a_missing_device() {
 fn no_opencl_runtime_is_one_clear_line() {
     // An empty ICD vendor dir and a loader path that does not exist: no platform at all.
     let dir = tempfile::tempdir().unwrap();
-    let out = command(&clbake_bin())
-        .args(["demo"])
-        .env("OCL_ICD_VENDORS", dir.path())
-        .env("OCL_ICD_FILENAMES", "")
-        .output()
-        .unwrap();
+    let out = command(&clbake_bin()).args(["demo"]).env("OCL_ICD_VENDORS", dir.path()).env("OCL_ICD_FILENAMES", "").output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no OpenCL device") && err.contains("pocl-opencl-icd"), "{err}");

@@ -55,7 +55,9 @@ fn cl(cache: Option<&Path>) -> Command {
     let mut c = exe();
     c.env("CLBAKE_CACHE_DIR", cache.map_or_else(|| "off".into(), |p| p.as_os_str().to_owned()));
     c.env("POCL_KERNEL_CACHE", "0");
-    for var in ["CLBAKE_DEVICE", "CLBAKE_EMBEDDED", "CLBAKE_JOBS", "CLBAKE_CHECK", "CLBAKE_TEST_ABORT_AFTER_SENTINEL", "CLBAKE_TEST_FAIL_ENQUEUE"] {
+    for var in
+        ["CLBAKE_DEVICE", "CLBAKE_EMBEDDED", "CLBAKE_JOBS", "CLBAKE_CHECK", "CLBAKE_TEST_ABORT_AFTER_SENTINEL", "CLBAKE_TEST_FAIL_ENQUEUE"]
+    {
         c.env_remove(var);
     }
     c

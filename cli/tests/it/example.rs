@@ -160,7 +160,8 @@ fn user_mistakes_fail_the_build_naming_the_file() {
 
     // A kernel that does not compile fails the build script with the driver's log: file and line.
     let (_dir, manifest) = broken_copy("hello-broken-kernel", |d| {
-        std::fs::write(d.join("kernels/broken.cl"), "__kernel void broken(__global float* x) {\n\n    x[0] = undefined_thing;\n}\n").unwrap();
+        std::fs::write(d.join("kernels/broken.cl"), "__kernel void broken(__global float* x) {\n\n    x[0] = undefined_thing;\n}\n")
+            .unwrap();
     });
     let out = cargo(&["build"], &manifest).output().unwrap();
     let (_, stderr) = text(&out);

@@ -238,11 +238,15 @@ fn wrong_magic_version_fingerprint_key_and_lengths_heal() {
         ("payload_len - 1", CORRUPT, Box::new(resealed(|b| bump_u64(b, 16, -1)))),
         ("payload_len huge", CORRUPT, Box::new(resealed(|b| b[16..24].copy_from_slice(&u64::MAX.to_le_bytes())))),
         ("meta_len + 4", CORRUPT, Box::new(resealed(|b| bump_u32(b, 12, 4)))),
-        ("meta_len huge", CORRUPT, Box::new(|p: &Path| {
-            let mut b = std::fs::read(p).unwrap();
-            b[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
-            std::fs::write(p, b).unwrap();
-        })),
+        (
+            "meta_len huge",
+            CORRUPT,
+            Box::new(|p: &Path| {
+                let mut b = std::fs::read(p).unwrap();
+                b[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+                std::fs::write(p, b).unwrap();
+            }),
+        ),
         ("fingerprint hash", CORRUPT, Box::new(resealed(|b| b[24] ^= 0xff))),
         ("trailing bytes", CORRUPT, Box::new(trailing)),
         ("another device", &["fingerprint_mismatch"], Box::new(other_device)),
@@ -319,7 +323,9 @@ fn a_read_only_cache_is_used_for_reading_and_never_an_error() {
     // A cache directory that cannot even be created: no cache, no error.
     let empty = tmp.path().join("ro");
     std::fs::create_dir(&empty).unwrap();
-    let report = ok_report(read_only(&empty.join("cache"), &empty, &["demo", "--json", "--eager"], &[("POCL_DEVICES", "basic")]).expect("worked above"));
+    let report = ok_report(
+        read_only(&empty.join("cache"), &empty, &["demo", "--json", "--eager"], &[("POCL_DEVICES", "basic")]).expect("worked above"),
+    );
     assert_eq!(report["startup"]["programs"]["cache"]["state"], "unavailable");
     assert_all(&report, "source");
 }
@@ -367,7 +373,12 @@ fn a_full_disk_degrades_to_no_cache() {
         let report = read(&format!("demo{i}.json"));
         assert_correct(&report);
         assert!(!events(&report, "write_failed").is_empty(), "the tmpfs did not fill: {report:#}");
-        assert!(events(&report, "write_failed").len() + events(&report, "stored").len() + programs(&report).iter().filter(|p| p["path"] == "cache").count() == programs(&report).len());
+        assert!(
+            events(&report, "write_failed").len()
+                + events(&report, "stored").len()
+                + programs(&report).iter().filter(|p| p["path"] == "cache").count()
+                == programs(&report).len()
+        );
         let from_cache = programs(&report).iter().filter(|p| p["path"] == "cache").count();
         assert_eq!(from_cache, if i == 1 { 0 } else { stored_first }, "{report:#}");
     }
@@ -392,7 +403,13 @@ fn writers_killed_at_random_times_leave_nothing_that_is_trusted() {
         x ^= x >> 7;
         x ^= x << 17;
         let delay = Duration::from_millis(20 + x % 600);
-        let mut child = clbake(cache).args(["demo", "--json", "--eager"]).env("POCL_DEVICES", "basic").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = clbake(cache)
+            .args(["demo", "--json", "--eager"])
+            .env("POCL_DEVICES", "basic")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         child.wait().unwrap();
@@ -420,7 +437,8 @@ fn an_embedded_binary_that_crashed_the_process_is_skipped_from_then_on() {
     let cache = tmp.path();
     // The default device: embedded binaries match. Abort right after the first sentinel,
     // as a driver crashing inside clCreateProgramWithBinary / clBuildProgram would.
-    let out = clbake(cache).args(["demo", "--json", "--eager"]).env(clbake::core::env::TEST_ABORT_AFTER_SENTINEL, "embedded").output().unwrap();
+    let out =
+        clbake(cache).args(["demo", "--json", "--eager"]).env(clbake::core::env::TEST_ABORT_AFTER_SENTINEL, "embedded").output().unwrap();
     assert!(!out.status.success(), "the hook did not abort");
     // Embedded binaries load on several threads on a CPU device: each one in flight when the
     // process died left a sentinel, and each is a suspect (beside them, the sentinel of the
@@ -464,7 +482,12 @@ fn a_cache_entry_that_crashed_the_process_is_evicted_and_rebuilt() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path();
     basic(cache);
-    let out = clbake(cache).args(["demo", "--json", "--eager"]).env("POCL_DEVICES", "basic").env(clbake::core::env::TEST_ABORT_AFTER_SENTINEL, "cache").output().unwrap();
+    let out = clbake(cache)
+        .args(["demo", "--json", "--eager"])
+        .env("POCL_DEVICES", "basic")
+        .env(clbake::core::env::TEST_ABORT_AFTER_SENTINEL, "cache")
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "the hook did not abort");
     assert!(!files_ending(cache, ".sentinel").is_empty());
     let next = basic(cache);

@@ -65,11 +65,7 @@ struct Variant {
 /// Parses the `// clbake:variant NAME OPTIONS...` lines of a kernel file
 /// named `stem`. A file without such lines is one program `stem` without options.
 fn parse_variants(stem: &str, source: &str) -> Result<Vec<Variant>, String> {
-    let valid = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    };
+    let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     let mut out: Vec<Variant> = Vec::new();
     for (no, line) in source.lines().enumerate() {
         let Some(rest) = line.trim().strip_prefix("// clbake:variant") else {
@@ -79,29 +75,18 @@ fn parse_variants(stem: &str, source: &str) -> Result<Vec<Variant>, String> {
             continue; // e.g. `// clbake:variants`: not a variant line
         }
         let mut words = rest.split_whitespace();
-        let name = words
-            .next()
-            .ok_or_else(|| format!("{stem}.cl:{}: variant without a name", no + 1))?;
+        let name = words.next().ok_or_else(|| format!("{stem}.cl:{}: variant without a name", no + 1))?;
         if !valid(name) {
-            return Err(format!(
-                "{stem}.cl:{}: variant name {name:?} is not [a-z0-9_]+",
-                no + 1
-            ));
+            return Err(format!("{stem}.cl:{}: variant name {name:?} is not [a-z0-9_]+", no + 1));
         }
         let program = format!("{stem}_{name}");
         if out.iter().any(|v| v.program == program) {
             return Err(format!("{stem}.cl:{}: duplicate variant {name:?}", no + 1));
         }
-        out.push(Variant {
-            program,
-            options: words.collect::<Vec<_>>().join(" "),
-        });
+        out.push(Variant { program, options: words.collect::<Vec<_>>().join(" ") });
     }
     if out.is_empty() {
-        out.push(Variant {
-            program: stem.to_string(),
-            options: String::new(),
-        });
+        out.push(Variant { program: stem.to_string(), options: String::new() });
     }
     Ok(out)
 }
@@ -110,9 +95,7 @@ fn parse_variants(stem: &str, source: &str) -> Result<Vec<Variant>, String> {
 fn all_programs() -> BTreeMap<String, Vec<Variant>> {
     let dir = kernels_dir();
     let mut map = BTreeMap::new();
-    for entry in
-        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
-    {
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("listing {}: {e}", dir.display())) {
         let path = entry.unwrap().path();
         if path.extension().and_then(|e| e.to_str()) != Some("cl") {
             continue;
@@ -131,9 +114,7 @@ fn variants(file: &str) -> Vec<Variant> {
 /// The value of `-DNAME=value` in `options`.
 fn define(options: &str, name: &str) -> Option<i32> {
     let key = format!("-D{name}=");
-    options
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix(&key)?.parse().ok())
+    options.split_whitespace().find_map(|w| w.strip_prefix(&key)?.parse().ok())
 }
 
 /// The activation a variant fuses (`ACT`, 0 when absent, as in common.h).
@@ -149,22 +130,15 @@ fn act_of(v: &Variant) -> Act {
 fn context() -> &'static Context {
     static CTX: OnceLock<Context> = OnceLock::new();
     CTX.get_or_init(|| {
-        let platforms =
-            get_platforms().expect("no OpenCL platform (is PoCL installed? `clinfo -l`)");
+        let platforms = get_platforms().expect("no OpenCL platform (is PoCL installed? `clinfo -l`)");
         // Prefer PoCL, the driver these tests are written for; else the first platform.
         let platform = platforms
             .iter()
-            .find(|p| {
-                p.name()
-                    .map(|n| n.contains("Portable Computing Language"))
-                    .unwrap_or(false)
-            })
+            .find(|p| p.name().map(|n| n.contains("Portable Computing Language")).unwrap_or(false))
             .or(platforms.first())
             .expect("no OpenCL platform (is PoCL installed? `clinfo -l`)");
-        let ids = platform
-            .get_devices(CL_DEVICE_TYPE_DEFAULT)
-            .or_else(|_| platform.get_devices(CL_DEVICE_TYPE_ALL))
-            .expect("no OpenCL device");
+        let ids =
+            platform.get_devices(CL_DEVICE_TYPE_DEFAULT).or_else(|_| platform.get_devices(CL_DEVICE_TYPE_ALL)).expect("no OpenCL device");
         let device = Device::new(*ids.first().expect("no OpenCL device"));
         Context::from_device(&device).expect("creating an OpenCL context")
     })
@@ -191,22 +165,19 @@ struct Cl {
 impl Cl {
     fn new() -> Cl {
         let ctx = context();
-        let queue = CommandQueue::create_default_with_properties(ctx, 0, 0)
-            .expect("creating a command queue");
+        let queue = CommandQueue::create_default_with_properties(ctx, 0, 0).expect("creating a command queue");
         Cl { ctx, queue }
     }
 
     /// Builds `source` with `-I <kernels> options` (as clbake's build does).
     fn build_source(&self, source: &str, options: &str) -> Result<Program, String> {
         let opts = format!("-I {} {options}", kernels_dir().display());
-        Program::create_and_build_from_source(self.ctx, source, opts.trim())
-            .map_err(|e| format!("building with {opts:?}: {e}"))
+        Program::create_and_build_from_source(self.ctx, source, opts.trim()).map_err(|e| format!("building with {opts:?}: {e}"))
     }
 
     /// Builds one variant of `kernels/<file>.cl` from disk; panics with the build log on failure.
     fn build(&self, file: &str, v: &Variant) -> Program {
-        self.build_source(&read_source(file), &v.options)
-            .unwrap_or_else(|e| panic!("{}: {e}", v.program))
+        self.build_source(&read_source(file), &v.options).unwrap_or_else(|e| panic!("{}: {e}", v.program))
     }
 
     fn input(&self, data: &[f32]) -> Buffer<f32> {
@@ -217,13 +188,8 @@ impl Cl {
         }
         // SAFETY: COPY_HOST_PTR copies `v.len()` floats out of `v` during the call.
         unsafe {
-            Buffer::<f32>::create(
-                self.ctx,
-                CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
-                v.len(),
-                v.as_mut_ptr() as *mut c_void,
-            )
-            .expect("creating an input buffer")
+            Buffer::<f32>::create(self.ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, v.len(), v.as_mut_ptr() as *mut c_void)
+                .expect("creating an input buffer")
         }
     }
 
@@ -231,13 +197,8 @@ impl Cl {
         let mut v = vec![f32::from_bits(SENTINEL); len + GUARD];
         // SAFETY: as in `input`.
         let buf = unsafe {
-            Buffer::<f32>::create(
-                self.ctx,
-                CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                v.len(),
-                v.as_mut_ptr() as *mut c_void,
-            )
-            .expect("creating an output buffer")
+            Buffer::<f32>::create(self.ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, v.len(), v.as_mut_ptr() as *mut c_void)
+                .expect("creating an output buffer")
         };
         Out { buf, len }
     }
@@ -246,53 +207,23 @@ impl Cl {
     fn read(&self, out: &Out) -> Result<Vec<f32>, String> {
         let mut v = vec![0.0f32; out.len + GUARD];
         // SAFETY: `v` has exactly the buffer's size and the read is blocking.
-        unsafe {
-            self.queue
-                .enqueue_read_buffer(&out.buf, CL_BLOCKING, 0, &mut v, &[])
-        }
-        .map_err(|e| format!("reading back: {e}"))?;
+        unsafe { self.queue.enqueue_read_buffer(&out.buf, CL_BLOCKING, 0, &mut v, &[]) }.map_err(|e| format!("reading back: {e}"))?;
         if let Some(i) = v[out.len..].iter().position(|x| x.to_bits() != SENTINEL) {
-            return Err(format!(
-                "wrote past the end of the output (element {} = {})",
-                out.len + i,
-                v[out.len + i]
-            ));
+            return Err(format!("wrote past the end of the output (element {} = {})", out.len + i, v[out.len + i]));
         }
         v.truncate(out.len);
         Ok(v)
     }
 
     /// Runs `name` from `program` to completion.
-    fn run(
-        &self,
-        program: &Program,
-        name: &str,
-        args: &[Arg],
-        global: &[usize],
-        local: Option<&[usize]>,
-    ) -> Check {
+    fn run(&self, program: &Program, name: &str, args: &[Arg], global: &[usize], local: Option<&[usize]>) -> Check {
         let kernel = Kernel::create(program, name).map_err(|e| format!("kernel {name}: {e}"))?;
         let n_args = kernel.num_args().map_err(|e| e.to_string())? as usize;
         if n_args != args.len() {
-            return Err(format!(
-                "kernel {name} takes {n_args} arguments, the test passes {}",
-                args.len()
-            ));
+            return Err(format!("kernel {name} takes {n_args} arguments, the test passes {}", args.len()));
         }
-        let mems: Vec<_> = args
-            .iter()
-            .map(|a| {
-                if let Arg::B(b) = a {
-                    b.get()
-                } else {
-                    ptr::null_mut()
-                }
-            })
-            .collect();
-        let ints: Vec<cl_int> = args
-            .iter()
-            .map(|a| if let Arg::I(i) = a { *i as cl_int } else { 0 })
-            .collect();
+        let mems: Vec<_> = args.iter().map(|a| if let Arg::B(b) = a { b.get() } else { ptr::null_mut() }).collect();
+        let ints: Vec<cl_int> = args.iter().map(|a| if let Arg::I(i) = a { *i as cl_int } else { 0 }).collect();
         let mut exec = ExecuteKernel::new(&kernel);
         for (i, a) in args.iter().enumerate() {
             // SAFETY: each value matches the kernel's parameter (a cl_mem or an int),
@@ -309,11 +240,8 @@ impl Cl {
             exec.set_local_work_sizes(l);
         }
         // SAFETY: all arguments are set, buffers outlive the blocking finish below.
-        unsafe { exec.enqueue_nd_range(&self.queue) }
-            .map_err(|e| format!("enqueue {name} {global:?}/{local:?}: {e}"))?;
-        self.queue
-            .finish()
-            .map_err(|e| format!("finish {name}: {e}"))
+        unsafe { exec.enqueue_nd_range(&self.queue) }.map_err(|e| format!("enqueue {name} {global:?}/{local:?}: {e}"))?;
+        self.queue.finish().map_err(|e| format!("finish {name}: {e}"))
     }
 }
 
@@ -352,30 +280,18 @@ fn grid(exact: &[usize], round: usize) -> (Vec<usize>, Option<Vec<usize>>) {
     if round <= 1 {
         return (exact.to_vec(), None);
     }
-    let global = exact
-        .iter()
-        .enumerate()
-        .map(|(d, &g)| if d < 2 { round_up(g, round) } else { g })
-        .collect();
-    let local = (0..exact.len())
-        .map(|d| if d < 2 { round } else { 1 })
-        .collect();
+    let global = exact.iter().enumerate().map(|(d, &g)| if d < 2 { round_up(g, round) } else { g }).collect();
+    let local = (0..exact.len()).map(|d| if d < 2 { round } else { 1 }).collect();
     (global, Some(local))
 }
 
 fn compare(what: &str, got: &[f32], want: &[f32]) -> Check {
     if want.iter().all(|&w| w == want[0]) && want.len() > 4 {
-        return Err(format!(
-            "{what}: reference output is constant ({}); the case tests nothing",
-            want[0]
-        ));
+        return Err(format!("{what}: reference output is constant ({}); the case tests nothing", want[0]));
     }
     match r::first_mismatch(got, want, TOL) {
         None => Ok(()),
-        Some((i, g, w)) => Err(format!(
-            "{what}: element {i} of {}: got {g}, want {w}",
-            want.len()
-        )),
+        Some((i, g, w)) => Err(format!("{what}: element {i} of {}: got {g}, want {w}", want.len())),
     }
 }
 
@@ -403,17 +319,7 @@ fn exercises(what: &str, pre: &[f32], act: Act) -> Check {
 
 /// (shape, global rounding) cases of conv2d / conv2d_3x3.
 fn conv2d_cases() -> Vec<(Conv2dShape, usize)> {
-    let s = |n, c_in, h, w, c_out, kh, kw, stride, pad| Conv2dShape {
-        n,
-        c_in,
-        h,
-        w,
-        c_out,
-        kh,
-        kw,
-        stride,
-        pad,
-    };
+    let s = |n, c_in, h, w, c_out, kh, kw, stride, pad| Conv2dShape { n, c_in, h, w, c_out, kh, kw, stride, pad };
     vec![
         (s(1, 3, 8, 8, 4, 3, 3, 1, 1), 1),
         (s(2, 5, 11, 13, 6, 3, 3, 2, 1), 8), // stride 2, odd sizes, rounded-up grid
@@ -449,34 +355,17 @@ fn check_conv2d(cl: &Cl, program: &Program, act: Act) -> Check {
             }
             args.extend([s.stride, s.pad, ho, wo].map(Arg::I));
             cl.run(program, name, &args, &global, local.as_deref())?;
-            compare(
-                &format!("{name} {act:?} {s:?} round {round}"),
-                &cl.read(&out)?,
-                &want,
-            )?;
+            compare(&format!("{name} {act:?} {s:?} round {round}"), &cl.read(&out)?, &want)?;
         }
         if i == 1 {
-            exercises(
-                "conv2d",
-                &r::conv2d(&input, &weight, &bias, &s, Act::None),
-                act,
-            )?;
+            exercises("conv2d", &r::conv2d(&input, &weight, &bias, &s, Act::None), act)?;
         }
     }
     Ok(())
 }
 
 fn check_depthwise(cl: &Cl, program: &Program, act: Act) -> Check {
-    let s = |n, c, h, w, kh, kw, stride, pad| DepthwiseShape {
-        n,
-        c,
-        h,
-        w,
-        kh,
-        kw,
-        stride,
-        pad,
-    };
+    let s = |n, c, h, w, kh, kw, stride, pad| DepthwiseShape { n, c, h, w, kh, kw, stride, pad };
     let cases = [
         (s(1, 4, 8, 8, 3, 3, 1, 1), 1),
         (s(2, 5, 11, 13, 3, 3, 2, 1), 8),
@@ -496,24 +385,10 @@ fn check_depthwise(cl: &Cl, program: &Program, act: Act) -> Check {
         let mut args = vec![Arg::B(&bi), Arg::B(&bw), Arg::B(&bb), Arg::B(&out.buf)];
         args.extend([s.n, s.c, s.h, s.w, s.kh, s.kw, s.stride, s.pad, ho, wo].map(Arg::I));
         let (global, local) = grid(&[wo, ho, s.n * s.c], round);
-        cl.run(
-            program,
-            "depthwise_conv2d",
-            &args,
-            &global,
-            local.as_deref(),
-        )?;
-        compare(
-            &format!("depthwise_conv2d {act:?} {s:?}"),
-            &cl.read(&out)?,
-            &want,
-        )?;
+        cl.run(program, "depthwise_conv2d", &args, &global, local.as_deref())?;
+        compare(&format!("depthwise_conv2d {act:?} {s:?}"), &cl.read(&out)?, &want)?;
         if i == 1 {
-            exercises(
-                "depthwise_conv2d",
-                &r::depthwise_conv2d(&input, &weight, &bias, &s, Act::None),
-                act,
-            )?;
+            exercises("depthwise_conv2d", &r::depthwise_conv2d(&input, &weight, &bias, &s, Act::None), act)?;
         }
     }
     Ok(())
@@ -521,46 +396,28 @@ fn check_depthwise(cl: &Cl, program: &Program, act: Act) -> Check {
 
 fn check_pool(cl: &Cl, program: &Program) -> Check {
     // (nc, h, w, k, stride, round)
-    let cases = [
-        (3, 8, 8, 2, 2, 1),
-        (5, 9, 11, 3, 2, 4),
-        (2, 7, 7, 3, 1, 8),
-        (4, 6, 10, 1, 1, 1),
-        (1, 5, 5, 5, 1, 1),
-        (6, 12, 9, 2, 3, 4),
-    ];
+    let cases = [(3, 8, 8, 2, 2, 1), (5, 9, 11, 3, 2, 4), (2, 7, 7, 3, 1, 8), (4, 6, 10, 1, 1, 1), (1, 5, 5, 5, 1, 1), (6, 12, 9, 2, 3, 4)];
     for (i, (nc, h, w, k, stride, round)) in cases.into_iter().enumerate() {
         let mut rng = XorShift::new(300 + i as u32);
         let input = rng.vec(nc * h * w, -5.0, 5.0);
-        let (ho, wo) = (
-            r::pool_out_size(h, k, stride),
-            r::pool_out_size(w, k, stride),
-        );
+        let (ho, wo) = (r::pool_out_size(h, k, stride), r::pool_out_size(w, k, stride));
         let bi = cl.input(&input);
         let (global, local) = grid(&[wo, ho, nc], round);
-        for (name, want) in [
-            ("max_pool2d", r::max_pool2d(&input, nc, h, w, k, stride)),
-            ("avg_pool2d", r::avg_pool2d(&input, nc, h, w, k, stride)),
-        ] {
+        for (name, want) in
+            [("max_pool2d", r::max_pool2d(&input, nc, h, w, k, stride)), ("avg_pool2d", r::avg_pool2d(&input, nc, h, w, k, stride))]
+        {
             let out = cl.output(want.len());
             let mut args = vec![Arg::B(&bi), Arg::B(&out.buf)];
             args.extend([nc, h, w, k, stride, ho, wo].map(Arg::I));
             cl.run(program, name, &args, &global, local.as_deref())?;
-            compare(
-                &format!("{name} nc {nc} {h}x{w} k {k} stride {stride}"),
-                &cl.read(&out)?,
-                &want,
-            )?;
+            compare(&format!("{name} nc {nc} {h}x{w} k {k} stride {stride}"), &cl.read(&out)?, &want)?;
         }
     }
     Ok(())
 }
 
 fn check_activation(cl: &Cl, program: &Program) -> Check {
-    for (i, (n, round)) in [(1usize, 1usize), (1000, 64), (4096, 1)]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, (n, round)) in [(1usize, 1usize), (1000, 64), (4096, 1)].into_iter().enumerate() {
         let mut rng = XorShift::new(400 + i as u32);
         let mut x = rng.vec(n, -10.0, 10.0);
         if n > 8 {
@@ -568,12 +425,7 @@ fn check_activation(cl: &Cl, program: &Program) -> Check {
             x[..6].copy_from_slice(&[-90.0, 90.0, 0.0, 6.0, 6.5, -0.25]);
         }
         let bx = cl.input(&x);
-        for (name, act) in [
-            ("relu", Act::Relu),
-            ("relu6", Act::Relu6),
-            ("sigmoid_act", Act::Sigmoid),
-            ("tanh_act", Act::Tanh),
-        ] {
+        for (name, act) in [("relu", Act::Relu), ("relu6", Act::Relu6), ("sigmoid_act", Act::Sigmoid), ("tanh_act", Act::Tanh)] {
             let want = r::activation(&x, act);
             let out = cl.output(n);
             let args = [Arg::B(&bx), Arg::B(&out.buf), Arg::I(n)];
@@ -586,14 +438,7 @@ fn check_activation(cl: &Cl, program: &Program) -> Check {
 
 fn check_eltwise(cl: &Cl, program: &Program) -> Check {
     // bias_add on NCHW tensors: (n, c, spatial, round)
-    for (i, (n, c, spatial, round)) in [
-        (1usize, 3usize, 35usize, 1usize),
-        (2, 5, 7, 64),
-        (3, 16, 1, 1),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, (n, c, spatial, round)) in [(1usize, 3usize, 35usize, 1usize), (2, 5, 7, 64), (3, 16, 1, 1)].into_iter().enumerate() {
         let mut rng = XorShift::new(500 + i as u32);
         let total = n * c * spatial;
         let x = rng.vec(total, -2.0, 2.0);
@@ -601,33 +446,16 @@ fn check_eltwise(cl: &Cl, program: &Program) -> Check {
         let want = r::bias_add(&x, &bias, c, spatial);
         let out = cl.output(total);
         let (bx, bb) = (cl.input(&x), cl.input(&bias));
-        let args = [
-            Arg::B(&bx),
-            Arg::B(&bb),
-            Arg::B(&out.buf),
-            Arg::I(c),
-            Arg::I(spatial),
-            Arg::I(total),
-        ];
+        let args = [Arg::B(&bx), Arg::B(&bb), Arg::B(&out.buf), Arg::I(c), Arg::I(spatial), Arg::I(total)];
         cl.run(program, "bias_add", &args, &[round_up(total, round)], None)?;
-        compare(
-            &format!("bias_add n {n} c {c} spatial {spatial}"),
-            &cl.read(&out)?,
-            &want,
-        )?;
+        compare(&format!("bias_add n {n} c {c} spatial {spatial}"), &cl.read(&out)?, &want)?;
     }
-    for (i, (n, round)) in [(1usize, 1usize), (1001, 32), (4096, 1)]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, (n, round)) in [(1usize, 1usize), (1001, 32), (4096, 1)].into_iter().enumerate() {
         let mut rng = XorShift::new(550 + i as u32);
         let a = rng.vec(n, -3.0, 3.0);
         let b = rng.vec(n, -3.0, 3.0);
         let (ba, bb) = (cl.input(&a), cl.input(&b));
-        for (name, want) in [
-            ("eltwise_add", r::eltwise_add(&a, &b)),
-            ("eltwise_mul", r::eltwise_mul(&a, &b)),
-        ] {
+        for (name, want) in [("eltwise_add", r::eltwise_add(&a, &b)), ("eltwise_mul", r::eltwise_mul(&a, &b))] {
             let out = cl.output(n);
             let args = [Arg::B(&ba), Arg::B(&bb), Arg::B(&out.buf), Arg::I(n)];
             cl.run(program, name, &args, &[round_up(n, round)], None)?;
@@ -639,15 +467,7 @@ fn check_eltwise(cl: &Cl, program: &Program) -> Check {
 
 fn check_gemm(cl: &Cl, program: &Program, tile: usize) -> Check {
     // (m, n, k)
-    let cases = [
-        (1, 1, 1),
-        (7, 5, 3),
-        (16, 16, 16),
-        (33, 17, 29),
-        (64, 48, 40),
-        (5, 70, 9),
-        (24, 8, 100),
-    ];
+    let cases = [(1, 1, 1), (7, 5, 3), (16, 16, 16), (33, 17, 29), (64, 48, 40), (5, 70, 9), (24, 8, 100)];
     for (i, (m, n, k)) in cases.into_iter().enumerate() {
         let mut rng = XorShift::new(600 + i as u32);
         let a = rng.vec(m * k, -1.0, 1.0);
@@ -659,20 +479,9 @@ fn check_gemm(cl: &Cl, program: &Program, tile: usize) -> Check {
         let (tg, tl) = grid(&[n, m], tile);
         for (name, global, local) in [("gemm_naive", g, l), ("gemm_tiled", tg, tl)] {
             let out = cl.output(m * n);
-            let args = [
-                Arg::B(&ba),
-                Arg::B(&bb),
-                Arg::B(&out.buf),
-                Arg::I(m),
-                Arg::I(n),
-                Arg::I(k),
-            ];
+            let args = [Arg::B(&ba), Arg::B(&bb), Arg::B(&out.buf), Arg::I(m), Arg::I(n), Arg::I(k)];
             cl.run(program, name, &args, &global, local.as_deref())?;
-            compare(
-                &format!("{name} TILE {tile} m {m} n {n} k {k}"),
-                &cl.read(&out)?,
-                &want,
-            )?;
+            compare(&format!("{name} TILE {tile} m {m} n {n} k {k}"), &cl.read(&out)?, &want)?;
         }
     }
     Ok(())
@@ -680,14 +489,7 @@ fn check_gemm(cl: &Cl, program: &Program, tile: usize) -> Check {
 
 fn check_dense(cl: &Cl, program: &Program, act: Act) -> Check {
     // (n, k, m, round)
-    for (i, (n, k, m, round)) in [
-        (1usize, 10usize, 3usize, 1usize),
-        (3, 67, 17, 8),
-        (8, 128, 10, 1),
-        (2, 1, 5, 4),
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, (n, k, m, round)) in [(1usize, 10usize, 3usize, 1usize), (3, 67, 17, 8), (8, 128, 10, 1), (2, 1, 5, 4)].into_iter().enumerate()
     {
         let mut rng = XorShift::new(700 + i as u32);
         let x = rng.vec(n * k, -1.0, 1.0);
@@ -696,22 +498,10 @@ fn check_dense(cl: &Cl, program: &Program, act: Act) -> Check {
         let want = r::dense(&x, &w, &bias, n, k, m, act);
         let out = cl.output(n * m);
         let (bx, bw, bb) = (cl.input(&x), cl.input(&w), cl.input(&bias));
-        let args = [
-            Arg::B(&bx),
-            Arg::B(&bw),
-            Arg::B(&bb),
-            Arg::B(&out.buf),
-            Arg::I(n),
-            Arg::I(k),
-            Arg::I(m),
-        ];
+        let args = [Arg::B(&bx), Arg::B(&bw), Arg::B(&bb), Arg::B(&out.buf), Arg::I(n), Arg::I(k), Arg::I(m)];
         let (global, local) = grid(&[m, n], round);
         cl.run(program, "dense", &args, &global, local.as_deref())?;
-        compare(
-            &format!("dense {act:?} n {n} k {k} m {m}"),
-            &cl.read(&out)?,
-            &want,
-        )?;
+        compare(&format!("dense {act:?} n {n} k {k} m {m}"), &cl.read(&out)?, &want)?;
         if i == 1 {
             exercises("dense", &r::dense(&x, &w, &bias, n, k, m, Act::None), act)?;
         }
@@ -720,15 +510,7 @@ fn check_dense(cl: &Cl, program: &Program, act: Act) -> Check {
 }
 
 fn check_softmax(cl: &Cl, program: &Program) -> Check {
-    for (i, (rows, cols, round)) in [
-        (1usize, 1usize, 1usize),
-        (5, 10, 4),
-        (7, 1000, 1),
-        (3, 3, 1),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, (rows, cols, round)) in [(1usize, 1usize, 1usize), (5, 10, 4), (7, 1000, 1), (3, 3, 1)].into_iter().enumerate() {
         let mut rng = XorShift::new(800 + i as u32);
         let mut x = rng.vec(rows * cols, -8.0, 8.0);
         if rows > 1 {
@@ -742,11 +524,7 @@ fn check_softmax(cl: &Cl, program: &Program) -> Check {
         let bx = cl.input(&x);
         let args = [Arg::B(&bx), Arg::B(&out.buf), Arg::I(rows), Arg::I(cols)];
         cl.run(program, "softmax", &args, &[round_up(rows, round)], None)?;
-        compare(
-            &format!("softmax rows {rows} cols {cols}"),
-            &cl.read(&out)?,
-            &want,
-        )?;
+        compare(&format!("softmax rows {rows} cols {cols}"), &cl.read(&out)?, &want)?;
     }
     Ok(())
 }
@@ -759,16 +537,10 @@ fn check_file(cl: &Cl, file: &str, v: &Variant, program: &Program) -> Check {
         "pool" => check_pool(cl, program),
         "activation" => check_activation(cl, program),
         "eltwise" => check_eltwise(cl, program),
-        "gemm" => check_gemm(
-            cl,
-            program,
-            define(&v.options, "TILE").unwrap_or(16) as usize,
-        ),
+        "gemm" => check_gemm(cl, program, define(&v.options, "TILE").unwrap_or(16) as usize),
         "dense" => check_dense(cl, program, act_of(v)),
         "softmax" => check_softmax(cl, program),
-        other => Err(format!(
-            "no check for kernels/{other}.cl: add one to tests/it/kernels.rs"
-        )),
+        other => Err(format!("no check for kernels/{other}.cl: add one to tests/it/kernels.rs")),
     }
 }
 
@@ -825,28 +597,17 @@ const EXPECTED: &[(&str, &[&str], &[&str])] = &[
 
 #[test]
 fn variant_line_parser() {
-    let src = "// clbake:variant none -DACT=0\n  // clbake:variant t16   -DTILE=16  -DX=2\n// clbake:variants no\n// clbake: variant no\nint x;";
+    let src =
+        "// clbake:variant none -DACT=0\n  // clbake:variant t16   -DTILE=16  -DX=2\n// clbake:variants no\n// clbake: variant no\nint x;";
     let vs = parse_variants("f", src).unwrap();
     assert_eq!(
         vs,
         vec![
-            Variant {
-                program: "f_none".into(),
-                options: "-DACT=0".into()
-            },
-            Variant {
-                program: "f_t16".into(),
-                options: "-DTILE=16 -DX=2".into()
-            },
+            Variant { program: "f_none".into(), options: "-DACT=0".into() },
+            Variant { program: "f_t16".into(), options: "-DTILE=16 -DX=2".into() },
         ]
     );
-    assert_eq!(
-        parse_variants("g", "kernel void k() {}").unwrap(),
-        vec![Variant {
-            program: "g".into(),
-            options: String::new()
-        }]
-    );
+    assert_eq!(parse_variants("g", "kernel void k() {}").unwrap(), vec![Variant { program: "g".into(), options: String::new() }]);
     assert!(parse_variants("f", "// clbake:variant Bad -DX=1").is_err());
     assert!(parse_variants("f", "// clbake:variant a\n// clbake:variant a").is_err());
     assert!(parse_variants("f", "// clbake:variant").is_err());
@@ -869,26 +630,15 @@ fn programs_variants_and_signatures() {
         let vs = &all[*file];
         let names: Vec<&str> = vs.iter().map(|v| v.program.as_str()).collect();
         assert_eq!(&names, programs, "variants of {file}.cl");
-        let mut builds: Vec<(String, String)> = vs
-            .iter()
-            .map(|v| (v.program.clone(), v.options.clone()))
-            .collect();
+        let mut builds: Vec<(String, String)> = vs.iter().map(|v| (v.program.clone(), v.options.clone())).collect();
         if !vs[0].options.is_empty() {
             builds.push((format!("{file} (no options)"), String::new()));
         }
         for (program, options) in builds {
             let p = cl
-                .build_source(
-                    &read_source(file),
-                    &format!("{options} -cl-kernel-arg-info -cl-std=CL1.2 -Werror"),
-                )
+                .build_source(&read_source(file), &format!("{options} -cl-kernel-arg-info -cl-std=CL1.2 -Werror"))
                 .unwrap_or_else(|e| panic!("{program}: {e}"));
-            let mut got: Vec<String> = p
-                .kernel_names()
-                .split(';')
-                .filter(|s| !s.is_empty())
-                .map(|name| signature(&p, name))
-                .collect();
+            let mut got: Vec<String> = p.kernel_names().split(';').filter(|s| !s.is_empty()).map(|name| signature(&p, name)).collect();
             got.sort();
             let mut want: Vec<String> = sigs.iter().map(|s| s.to_string()).collect();
             want.sort();
@@ -906,17 +656,9 @@ fn signature(p: &Program, name: &str) -> String {
         .map(|i| {
             let ty = k.get_arg_type_name(i).unwrap();
             if ty.ends_with('*') {
-                assert_eq!(
-                    k.get_arg_address_qualifier(i).unwrap(),
-                    CL_KERNEL_ARG_ADDRESS_GLOBAL,
-                    "{name} arg {i}"
-                );
+                assert_eq!(k.get_arg_address_qualifier(i).unwrap(), CL_KERNEL_ARG_ADDRESS_GLOBAL, "{name} arg {i}");
             }
-            format!(
-                "{} {}",
-                ty.trim_end_matches('\0'),
-                k.get_arg_name(i).unwrap().trim_end_matches('\0')
-            )
+            format!("{} {}", ty.trim_end_matches('\0'), k.get_arg_name(i).unwrap().trim_end_matches('\0'))
         })
         .collect();
     format!("{name}({})", args.join(", "))
@@ -968,53 +710,18 @@ fn softmax_stable() {
 fn mutants_are_caught() {
     // (file, variant index, text, replacement)
     let mutants: &[(&str, usize, &str, &str)] = &[
-        (
-            "conv2d",
-            0,
-            "const int ix0 = x * stride - pad;",
-            "const int ix0 = x * stride;",
-        ),
+        ("conv2d", 0, "const int ix0 = x * stride - pad;", "const int ix0 = x * stride;"),
         ("conv2d", 0, "w_c[ky * 3 + kx]", "w_c[kx * 3 + ky]"),
         ("conv2d", 2, "return act_relu6(x);", "return act_relu(x);"),
-        (
-            "depthwise",
-            0,
-            "const int c = z % C;",
-            "const int c = z / C % C;",
-        ),
-        (
-            "pool",
-            0,
-            "m = fmax(m, p[ky * W + kx]);",
-            "m = fmax(m, p[ky * K + kx]);",
-        ),
+        ("depthwise", 0, "const int c = z % C;", "const int c = z / C % C;"),
+        ("pool", 0, "m = fmax(m, p[ky * W + kx]);", "m = fmax(m, p[ky * K + kx]);"),
         ("pool", 0, "s / (float)(K * K)", "s / (float)(K * K + 1)"),
-        (
-            "activation",
-            0,
-            "if (i < n) y[i] = act_tanh(x[i]);",
-            "if (i < n) y[i] = act_sigmoid(x[i]);",
-        ),
+        ("activation", 0, "if (i < n) y[i] = act_tanh(x[i]);", "if (i < n) y[i] = act_sigmoid(x[i]);"),
         ("eltwise", 0, "bias[(i / spatial) % C]", "bias[i % C]"),
-        (
-            "gemm",
-            0,
-            "for (int t = 0; t < K; t += TILE)",
-            "for (int t = 0; t + TILE <= K; t += TILE)",
-        ),
+        ("gemm", 0, "for (int t = 0; t < K; t += TILE)", "for (int t = 0; t + TILE <= K; t += TILE)"),
         ("gemm", 1, "if (row < M && col < N) C[", "if (row < M) C["),
-        (
-            "gemm",
-            1,
-            "if (col >= N || row >= M) return;",
-            "if (row >= M) return;",
-        ),
-        (
-            "dense",
-            1,
-            "apply_act(acc + bias[m])",
-            "apply_act(acc) + bias[m]",
-        ),
+        ("gemm", 1, "if (col >= N || row >= M) return;", "if (row >= M) return;"),
+        ("dense", 1, "apply_act(acc + bias[m])", "apply_act(acc) + bias[m]"),
         ("softmax", 0, "exp(xr[j] - m)", "exp(xr[j])"),
     ];
     let cl = Cl::new();
@@ -1026,14 +733,9 @@ fn mutants_are_caught() {
         if !source.contains(from) && header.contains(from) {
             source = source.replace("#include \"common.h\"", &header);
         }
-        assert!(
-            source.contains(from),
-            "mutant {from:?} no longer applies to {file}.cl"
-        );
+        assert!(source.contains(from), "mutant {from:?} no longer applies to {file}.cl");
         let mutated = source.replace(from, to);
-        let program = cl
-            .build_source(&mutated, &v.options)
-            .unwrap_or_else(|e| panic!("mutant {to:?}: {e}"));
+        let program = cl.build_source(&mutated, &v.options).unwrap_or_else(|e| panic!("mutant {to:?}: {e}"));
         // The unmutated check passes (tested above); the mutant must fail it.
         match check_file(&cl, file, v, &program) {
             Ok(()) => panic!("{}: mutant {from:?} -> {to:?} passed the checks", v.program),

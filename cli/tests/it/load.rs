@@ -88,7 +88,8 @@ fn every_corrupted_payload_falls_back_in_process() {
     let original = kernels::BUNDLE.bytes();
     let bundle = Bundle::parse(original).unwrap();
     let payload = bundle.header().payload_offset as usize;
-    let spans: Vec<(usize, usize)> = bundle.binaries().iter().map(|b| (payload + b.payload_offset as usize, b.compressed_len as usize)).collect();
+    let spans: Vec<(usize, usize)> =
+        bundle.binaries().iter().map(|b| (payload + b.payload_offset as usize, b.compressed_len as usize)).collect();
     // Flip one byte at several relative positions of every binary at once.
     for frac in [0.0, 0.25, 0.5, 0.9, 0.999] {
         let mut bytes = original.to_vec();
@@ -97,7 +98,8 @@ fn every_corrupted_payload_falls_back_in_process() {
             bytes[at] = bytes[at].wrapping_add(1);
         }
         let corrupted = Embedded::from_vec(bytes);
-        let programs = KernelSet::<AnyProgram>::load_eager(&session, &corrupted, &LoadOptions::default()).expect("load falls back to source");
+        let programs =
+            KernelSet::<AnyProgram>::load_eager(&session, &corrupted, &LoadOptions::default()).expect("load falls back to source");
         let report = programs.report();
         // A flipped byte that zstd ignores (e.g. in unused bits of an entropy table) can
         // still decode to the exact original binary, which then verifies: that one may be

@@ -66,10 +66,7 @@ impl Act {
 /// `(input + 2*pad - kernel) / stride + 1`. Panics if the kernel does not fit.
 pub fn conv_out_size(input: usize, kernel: usize, stride: usize, pad: usize) -> usize {
     assert!(stride > 0, "stride must be positive");
-    assert!(
-        input + 2 * pad >= kernel,
-        "kernel {kernel} larger than padded input {input}+2*{pad}"
-    );
+    assert!(input + 2 * pad >= kernel, "kernel {kernel} larger than padded input {input}+2*{pad}");
     (input + 2 * pad - kernel) / stride + 1
 }
 
@@ -180,17 +177,7 @@ impl DepthwiseShape {
     }
     /// The equivalent grouped convolution seen channel by channel.
     fn as_single_channel(&self) -> Conv2dShape {
-        Conv2dShape {
-            n: 1,
-            c_in: 1,
-            h: self.h,
-            w: self.w,
-            c_out: 1,
-            kh: self.kh,
-            kw: self.kw,
-            stride: self.stride,
-            pad: self.pad,
-        }
+        Conv2dShape { n: 1, c_in: 1, h: self.h, w: self.w, c_out: 1, kh: self.kh, kw: self.kw, stride: self.stride, pad: self.pad }
     }
 }
 
@@ -198,52 +185,25 @@ impl DepthwiseShape {
 ///
 /// `input` is `[n, c, h, w]`, `weight` `[c, 1, kh, kw]`, `bias` `[c]`;
 /// returns `[n, c, h_out, w_out]`. Same op as the `depthwise_conv2d` kernel.
-pub fn depthwise_conv2d(
-    input: &[f32],
-    weight: &[f32],
-    bias: &[f32],
-    s: &DepthwiseShape,
-    act: Act,
-) -> Vec<f32> {
+pub fn depthwise_conv2d(input: &[f32], weight: &[f32], bias: &[f32], s: &DepthwiseShape, act: Act) -> Vec<f32> {
     let plane = s.h * s.w;
     let taps = s.kh * s.kw;
-    assert!(
-        input.len() >= s.n * s.c * plane,
-        "depthwise_conv2d: input too short"
-    );
-    assert!(
-        weight.len() >= s.c * taps,
-        "depthwise_conv2d: weight too short"
-    );
+    assert!(input.len() >= s.n * s.c * plane, "depthwise_conv2d: input too short");
+    assert!(weight.len() >= s.c * taps, "depthwise_conv2d: weight too short");
     assert!(bias.len() >= s.c, "depthwise_conv2d: bias too short");
     let one = s.as_single_channel();
     let mut out = Vec::with_capacity(s.n * s.c * s.h_out() * s.w_out());
     for n in 0..s.n {
         for c in 0..s.c {
             let z = n * s.c + c;
-            out.extend(conv2d(
-                &input[z * plane..(z + 1) * plane],
-                &weight[c * taps..(c + 1) * taps],
-                &bias[c..c + 1],
-                &one,
-                act,
-            ));
+            out.extend(conv2d(&input[z * plane..(z + 1) * plane], &weight[c * taps..(c + 1) * taps], &bias[c..c + 1], &one, act));
         }
     }
     out
 }
 
 #[allow(clippy::too_many_arguments)]
-fn pool2d(
-    input: &[f32],
-    nc: usize,
-    h: usize,
-    w: usize,
-    k: usize,
-    stride: usize,
-    init: f32,
-    f: impl Fn(f32, f32) -> f32,
-) -> Vec<f32> {
+fn pool2d(input: &[f32], nc: usize, h: usize, w: usize, k: usize, stride: usize, init: f32, f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
     assert!(input.len() >= nc * h * w, "pool2d: input too short");
     let (ho, wo) = (pool_out_size(h, k, stride), pool_out_size(w, k, stride));
     let mut out = vec![0.0f32; nc * ho * wo];
@@ -265,32 +225,15 @@ fn pool2d(
 
 /// Max pooling over `k x k` windows, no padding. `input` is `[nc, h, w]`
 /// (batch and channels folded); returns `[nc, h_out, w_out]`.
-pub fn max_pool2d(
-    input: &[f32],
-    nc: usize,
-    h: usize,
-    w: usize,
-    k: usize,
-    stride: usize,
-) -> Vec<f32> {
+pub fn max_pool2d(input: &[f32], nc: usize, h: usize, w: usize, k: usize, stride: usize) -> Vec<f32> {
     pool2d(input, nc, h, w, k, stride, f32::NEG_INFINITY, f32::max)
 }
 
 /// Average pooling over `k x k` windows, no padding, divisor always `k*k`.
 /// `input` is `[nc, h, w]`; returns `[nc, h_out, w_out]`.
-pub fn avg_pool2d(
-    input: &[f32],
-    nc: usize,
-    h: usize,
-    w: usize,
-    k: usize,
-    stride: usize,
-) -> Vec<f32> {
+pub fn avg_pool2d(input: &[f32], nc: usize, h: usize, w: usize, k: usize, stride: usize) -> Vec<f32> {
     let div = (k * k) as f32;
-    pool2d(input, nc, h, w, k, stride, 0.0, |a, b| a + b)
-        .into_iter()
-        .map(|s| s / div)
-        .collect()
+    pool2d(input, nc, h, w, k, stride, 0.0, |a, b| a + b).into_iter().map(|s| s / div).collect()
 }
 
 /// Applies `act` to every element (the `activation.cl` kernels and every fused `ACT`).
@@ -322,10 +265,7 @@ pub fn tanh(x: &[f32]) -> Vec<f32> {
 /// `spatial = h*w` (kernel `bias_add`).
 pub fn bias_add(x: &[f32], bias: &[f32], c: usize, spatial: usize) -> Vec<f32> {
     assert!(bias.len() >= c, "bias_add: bias too short");
-    x.iter()
-        .enumerate()
-        .map(|(i, &v)| v + bias[(i / spatial) % c])
-        .collect()
+    x.iter().enumerate().map(|(i, &v)| v + bias[(i / spatial) % c]).collect()
 }
 
 /// `a[i] + b[i]` (kernel `eltwise_add`).
@@ -342,10 +282,7 @@ pub fn eltwise_mul(a: &[f32], b: &[f32]) -> Vec<f32> {
 
 /// `C[m x n] = A[m x k] * B[k x n]`, row-major (kernels `gemm_naive`, `gemm_tiled`).
 pub fn gemm(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> Vec<f32> {
-    assert!(
-        a.len() >= m * k && b.len() >= k * n,
-        "gemm: operand too short"
-    );
+    assert!(a.len() >= m * k && b.len() >= k * n, "gemm: operand too short");
     let mut c = vec![0.0f32; m * n];
     for row in 0..m {
         for col in 0..n {
@@ -363,19 +300,8 @@ pub fn gemm(a: &[f32], b: &[f32], m: usize, n: usize, k: usize) -> Vec<f32> {
 ///
 /// `x` is `[n, k]`, `w` `[m, k]` (out x in, PyTorch `nn.Linear` layout),
 /// `bias` `[m]`; returns `[n, m]` (kernel `dense`).
-pub fn dense(
-    x: &[f32],
-    w: &[f32],
-    bias: &[f32],
-    n: usize,
-    k: usize,
-    m: usize,
-    act: Act,
-) -> Vec<f32> {
-    assert!(
-        x.len() >= n * k && w.len() >= m * k && bias.len() >= m,
-        "dense: operand too short"
-    );
+pub fn dense(x: &[f32], w: &[f32], bias: &[f32], n: usize, k: usize, m: usize, act: Act) -> Vec<f32> {
+    assert!(x.len() >= n * k && w.len() >= m * k && bias.len() >= m, "dense: operand too short");
     let mut y = vec![0.0f32; n * m];
     for i in 0..n {
         for j in 0..m {
@@ -422,11 +348,7 @@ pub fn first_mismatch(got: &[f32], want: &[f32], tol: f32) -> Option<(usize, f32
     }
     if got.len() != want.len() {
         let i = got.len().min(want.len());
-        return Some((
-            i,
-            got.get(i).copied().unwrap_or(f32::NAN),
-            want.get(i).copied().unwrap_or(f32::NAN),
-        ));
+        return Some((i, got.get(i).copied().unwrap_or(f32::NAN), want.get(i).copied().unwrap_or(f32::NAN)));
     }
     None
 }
@@ -440,17 +362,7 @@ mod tests {
         // 1x1x3x3 input, one 2x2 filter of ones, pad 1, stride 2 -> 2x2 output
         // windows (top-left corners at -1,-1 / -1,1 / 1,-1 / 1,1).
         let input = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
-        let s = Conv2dShape {
-            n: 1,
-            c_in: 1,
-            h: 3,
-            w: 3,
-            c_out: 1,
-            kh: 2,
-            kw: 2,
-            stride: 2,
-            pad: 1,
-        };
+        let s = Conv2dShape { n: 1, c_in: 1, h: 3, w: 3, c_out: 1, kh: 2, kw: 2, stride: 2, pad: 1 };
         let out = conv2d(&input, &[1.0; 4], &[0.5], &s, Act::None);
         assert_eq!((s.h_out(), s.w_out()), (2, 2));
         assert_eq!(out, vec![1.5, 5.5, 11.5, 28.5]);
@@ -462,34 +374,14 @@ mod tests {
     fn small_ops_hand_computed() {
         assert_eq!(max_pool2d(&[1.0, 5.0, 3.0, 2.0], 1, 2, 2, 2, 2), vec![5.0]);
         assert_eq!(avg_pool2d(&[1.0, 5.0, 3.0, 3.0], 1, 2, 2, 2, 1), vec![3.0]);
-        assert_eq!(
-            gemm(&[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], 2, 2, 2),
-            vec![19.0, 22.0, 43.0, 50.0]
-        );
-        assert_eq!(
-            dense(
-                &[1.0, 2.0],
-                &[3.0, 4.0, -5.0, 0.0],
-                &[1.0, 1.0],
-                1,
-                2,
-                2,
-                Act::Relu
-            ),
-            vec![12.0, 0.0]
-        );
-        assert_eq!(
-            bias_add(&[0.0; 4], &[1.0, 2.0], 2, 2),
-            vec![1.0, 1.0, 2.0, 2.0]
-        );
+        assert_eq!(gemm(&[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0], 2, 2, 2), vec![19.0, 22.0, 43.0, 50.0]);
+        assert_eq!(dense(&[1.0, 2.0], &[3.0, 4.0, -5.0, 0.0], &[1.0, 1.0], 1, 2, 2, Act::Relu), vec![12.0, 0.0]);
+        assert_eq!(bias_add(&[0.0; 4], &[1.0, 2.0], 2, 2), vec![1.0, 1.0, 2.0, 2.0]);
         assert_eq!(relu6(&[-1.0, 3.0, 9.0]), vec![0.0, 3.0, 6.0]);
         let s = softmax(&[1000.0, 1000.0, 0.0, 0.0], 2, 2);
         assert_eq!(s, vec![0.5; 4]);
         assert!(first_mismatch(&[1.0, 2.0], &[1.0, 2.00001], 1e-4).is_none());
-        assert_eq!(
-            first_mismatch(&[1.0, 2.1], &[1.0, 2.0], 1e-4).map(|m| m.0),
-            Some(1)
-        );
+        assert_eq!(first_mismatch(&[1.0, 2.1], &[1.0, 2.0], 1e-4).map(|m| m.0), Some(1));
         assert!(first_mismatch(&[f32::NAN], &[f32::NAN], 1e-4).is_some());
         assert!(first_mismatch(&[1.0], &[1.0, 2.0], 1e-4).is_some());
     }

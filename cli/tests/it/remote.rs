@@ -79,9 +79,19 @@ fn bake_remote_round_trip_lands_in_kernels_precompiled() {
 
     let work = sshd.dir.path().join("remote-work");
     let out = run_ok(
-        sshd.bake(&["--json", "--tune", "--tune-reps", "1", "--tune-candidates", "2", "--runner", "env POCL_KERNEL_CACHE=0", "--remote-dir"])
-            .arg(&work)
-            .current_dir(crate_root.path()),
+        sshd.bake(&[
+            "--json",
+            "--tune",
+            "--tune-reps",
+            "1",
+            "--tune-candidates",
+            "2",
+            "--runner",
+            "env POCL_KERNEL_CACHE=0",
+            "--remote-dir",
+        ])
+        .arg(&work)
+        .current_dir(crate_root.path()),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     for step in ["1/4", "2/4", "3/4", "4/4", "self-bake: [1/", "self-bake: tuning", "launches warmed"] {
@@ -134,15 +144,11 @@ fn bake_remote_failures_name_the_host_and_the_step() {
     let cfg = dir.path().join("ssh_config");
     let text = std::fs::read_to_string(sshd.config()).unwrap();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let text: String = text.lines().map(|l| if l.trim_start().starts_with("Port ") { format!("    Port {port}\n") } else { format!("{l}\n") }).collect();
+    let text: String =
+        text.lines().map(|l| if l.trim_start().starts_with("Port ") { format!("    Port {port}\n") } else { format!("{l}\n") }).collect();
     std::fs::write(&cfg, text).unwrap();
-    let unreachable = command(&clbake_bin())
-        .args(["bake", "--remote", "clbake-test", "--ssh-config"])
-        .arg(&cfg)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let unreachable =
+        command(&clbake_bin()).args(["bake", "--remote", "clbake-test", "--ssh-config"]).arg(&cfg).arg("--out").arg(&out).output().unwrap();
     let stderr = String::from_utf8_lossy(&unreachable.stderr);
     assert_eq!(unreachable.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("bake --remote clbake-test: step 1/4") && stderr.contains("255"), "{stderr}");

@@ -66,7 +66,12 @@ fn demo_with(bundle: &Path, env: &[(&str, &str)]) -> Value {
 }
 
 fn program<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["startup"]["programs"]["programs"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("no program {name}"))
+    report["startup"]["programs"]["programs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no program {name}"))
 }
 
 fn miss(p: &Value, path: &str) -> Vec<(String, String)> {
@@ -188,7 +193,13 @@ fn a_driver_library_replaced_under_the_same_version_strings_is_a_miss() {
     let note = root.path().join("note");
     std::fs::write(&note, b"rebuilt by the vendor, version strings unchanged").unwrap();
     let copy = new_libdir.join(lib.file_name().unwrap());
-    let status = Command::new("objcopy").arg("--add-section").arg(format!(".clbake_test={}", note.display())).arg(&lib).arg(&copy).status().expect("objcopy (binutils)");
+    let status = Command::new("objcopy")
+        .arg("--add-section")
+        .arg(format!(".clbake_test={}", note.display()))
+        .arg(&lib)
+        .arg(&copy)
+        .status()
+        .expect("objcopy (binutils)");
     assert!(status.success());
     let icd = root.path().join("icd");
     std::fs::create_dir(&icd).unwrap();
@@ -314,7 +325,11 @@ fn damaged_executables_run_correctly_or_refuse_in_one_line_and_never_die() {
                         } else {
                             Outcome::Other
                         }
-                    } else if out.status.code() == Some(1) && stderr.lines().count() == 1 && stderr.starts_with("error: ") && !stderr.contains("panicked") {
+                    } else if out.status.code() == Some(1)
+                        && stderr.lines().count() == 1
+                        && stderr.starts_with("error: ")
+                        && !stderr.contains("panicked")
+                    {
                         Outcome::Refused
                     } else {
                         Outcome::Other
@@ -337,7 +352,13 @@ fn damaged_executables_run_correctly_or_refuse_in_one_line_and_never_die() {
     );
     let mut by_region: std::collections::BTreeMap<String, [usize; 4]> = std::collections::BTreeMap::new();
     for (region, _, o, _, _) in &results {
-        let key = if region.starts_with("source of") { "sources" } else if region.starts_with("binary of") { "binaries" } else { region.as_str() };
+        let key = if region.starts_with("source of") {
+            "sources"
+        } else if region.starts_with("binary of") {
+            "binaries"
+        } else {
+            region.as_str()
+        };
         by_region.entry(key.to_string()).or_default()[*o as usize] += 1;
     }
     for (region, [c, r, s, o]) in &by_region {

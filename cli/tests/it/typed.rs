@@ -8,7 +8,10 @@ use crate::common::*;
 use clbake::core::build::Builder;
 use clbake::core::cl;
 use clbake::core::format::Bundle;
-use clbake::{Addressing, AnyProgram, Buffer, Embedded, Error, Filter, Half, Image2d, KernelSet, Local, LoadOptions, ReadOnly, ReadWrite, Sampler, Session, Tuned, Tuning, WriteOnly};
+use clbake::{
+    Addressing, AnyProgram, Buffer, Embedded, Error, Filter, Half, Image2d, KernelSet, LoadOptions, Local, ReadOnly, ReadWrite, Sampler,
+    Session, Tuned, Tuning, WriteOnly,
+};
 
 mod kernels {
     clbake::include_kernels!();
@@ -63,7 +66,8 @@ fn typed_calls_match_the_cpu_in_every_variant() {
     let (rows, kk, m) = (3, 17, 5);
     let (x, w, bias) = (values(rows * kk, 3), values(m * kk, 4), values(m, 5));
     let (dx, dw, dbias) = (input(&s, &x), input(&s, &w), input(&s, &bias));
-    let linear: Vec<f32> = (0..rows * m).map(|i| bias[i % m] + (0..kk).map(|j| x[(i / m) * kk + j] * w[(i % m) * kk + j]).sum::<f32>()).collect();
+    let linear: Vec<f32> =
+        (0..rows * m).map(|i| bias[i % m] + (0..kk).map(|j| x[(i / m) * kk + j] * w[(i % m) * kk + j]).sum::<f32>()).collect();
     for variant in Dense::ALL {
         let mut out = Buffer::<f32, WriteOnly>::new(&s, rows * m).unwrap();
         k.dense(variant).dense(q, [m, rows], None, &dx, &dw, &dbias, &mut out, rows as i32, kk as i32, m as i32).unwrap();
@@ -187,7 +191,14 @@ fn work_size_mistakes_name_the_fix() {
 fn local_none_uses_the_tuned_size_for_this_kernel_and_shape() {
     let s = session();
     let program = Program::Eltwise as usize;
-    let tuned = |global: usize, local: usize| Tuned { program, kernel: "eltwise_add".into(), global: vec![global], local: Some(vec![local]), best_ns: 1, default_ns: 2 };
+    let tuned = |global: usize, local: usize| Tuned {
+        program,
+        kernel: "eltwise_add".into(),
+        global: vec![global],
+        local: Some(vec![local]),
+        best_ns: 1,
+        default_ns: 2,
+    };
     // A record no device accepts (a work-group of 2^20 items), so that the launch's error
     // shows which local size it used.
     let k = Kernels::load(&s).unwrap().with_tuning(Tuning::from_entries(vec![tuned(1024, 1 << 20), tuned(64, 16)]));
@@ -218,21 +229,36 @@ const LOCAL_SUM: &str = "__kernel void local_sum(__global const float4* x, __glo
 fn runtime_bundle(name: &str, source: &str) -> Embedded {
     let mut w = clbake::core::format::BundleWriter::new().with_level(1);
     let p = clbake::core::source::ProgramSource::new(name, name, "", format!("{name}.cl").into(), "", source.to_string());
-    w.add_program(&clbake::core::format::ProgramSpec::simple(name, "", &p.kernels.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), source));
+    w.add_program(&clbake::core::format::ProgramSpec::simple(
+        name,
+        "",
+        &p.kernels.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
+        source,
+    ));
     Embedded::from_vec(w.to_bytes())
 }
 
 #[test]
 fn the_untyped_path_checks_every_argument_and_cannot_crash() {
     let s = session();
-    let set = KernelSet::<AnyProgram>::load(&s, &runtime_bundle("local_sum", LOCAL_SUM), &LoadOptions::default()).unwrap().with_tuning(Tuning::none());
+    let set = KernelSet::<AnyProgram>::load(&s, &runtime_bundle("local_sum", LOCAL_SUM), &LoadOptions::default())
+        .unwrap()
+        .with_tuning(Tuning::none());
     let n = 64;
     let x: Vec<[f32; 4]> = (0..n).map(|i| [i as f32, 1.0, 0.5, -1.0]).collect();
     let dx = Buffer::<[f32; 4], ReadOnly>::from_slice(&s, &x).unwrap();
     let mut y = Buffer::<f32, WriteOnly>::new(&s, 4).unwrap();
     let weights = [1.0f32, 2.0, 4.0, 1.0];
     let p = AnyProgram(0);
-    set.launch_named(p, "local_sum").unwrap().arg(&dx).arg(&mut y).arg(Local::<f32>::new(16)).arg(weights).arg(n as u32).enqueue(s.queue(), [n], Some([16])).unwrap();
+    set.launch_named(p, "local_sum")
+        .unwrap()
+        .arg(&dx)
+        .arg(&mut y)
+        .arg(Local::<f32>::new(16))
+        .arg(weights)
+        .arg(n as u32)
+        .enqueue(s.queue(), [n], Some([16]))
+        .unwrap();
     let want: Vec<f32> = (0..4).map(|g| (g * 16..(g + 1) * 16).map(|i| i as f32 + 2.0 + 2.0 - 1.0).sum()).collect();
     close(&y.read(s.queue()).unwrap(), &want);
     // What the generated methods rule out at compile time is an error here, never a crash:
@@ -248,7 +274,16 @@ fn the_untyped_path_checks_every_argument_and_cannot_crash() {
     let wrong = Buffer::<f32, ReadOnly>::from_slice(&s, &[0.0; 4]).unwrap();
     let err = set.launch(p, 0).unwrap().arg(&wrong).enqueue(s.queue(), [n], None).unwrap_err().to_string();
     assert!(err.contains("expects a buffer of `[f32; 4]` the kernel reads (`const float4*`), got a buffer of `f32`"), "{err}");
-    let err = set.launch(p, 0).unwrap().arg(&dx).arg(&mut y).arg(Local::<f32>::new(16)).arg([1.0f32, 2.0]).enqueue(s.queue(), [n], None).unwrap_err().to_string();
+    let err = set
+        .launch(p, 0)
+        .unwrap()
+        .arg(&dx)
+        .arg(&mut y)
+        .arg(Local::<f32>::new(16))
+        .arg([1.0f32, 2.0])
+        .enqueue(s.queue(), [n], None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("`[f32; 2]`"), "{err}");
     let err = set.launch(p, 0).unwrap().arg(&dx).enqueue(s.queue(), [n], None).unwrap_err().to_string();
     assert!(err.contains("takes 5 argument(s), 1 were given"), "{err}");
@@ -284,7 +319,12 @@ fn a_program_that_does_not_build_fails_alone() {
     let s = session();
     let mut w = clbake::core::format::BundleWriter::new().with_level(1);
     w.add_program(&clbake::core::format::ProgramSpec::simple("good", "", &["k"], "__kernel void k(__global float* y) { y[0] = 1.0f; }"));
-    w.add_program(&clbake::core::format::ProgramSpec::simple("bad", "", &["k"], "__kernel void k(__global float* y) { y[0] = no_such_thing; }"));
+    w.add_program(&clbake::core::format::ProgramSpec::simple(
+        "bad",
+        "",
+        &["k"],
+        "__kernel void k(__global float* y) { y[0] = no_such_thing; }",
+    ));
     let set = KernelSet::<AnyProgram>::load_eager(&s, &Embedded::from_vec(w.to_bytes()), &LoadOptions::default()).unwrap();
     let report = set.report();
     assert_eq!(report.programs.len(), 2);
@@ -309,7 +349,15 @@ fn bake_tune_stores_the_fastest_local_size_and_builds_embed_it_while_fresh() {
     std::fs::create_dir_all(kernels.join("precompiled")).unwrap();
     std::fs::write(kernels.join("scale.cl"), SCALE).unwrap();
     let tuned = kernels.join("precompiled/host.clbk");
-    run_ok(command(&clbake_bin()).arg("bake").arg("--kernels").arg(&kernels).arg("-o").arg(&tuned).args(["--device", "0", "--tune", "--tune-reps", "2", "--tune-candidates", "4"]));
+    run_ok(command(&clbake_bin()).arg("bake").arg("--kernels").arg(&kernels).arg("-o").arg(&tuned).args([
+        "--device",
+        "0",
+        "--tune",
+        "--tune-reps",
+        "2",
+        "--tune-candidates",
+        "4",
+    ]));
     let bytes = std::fs::read(&tuned).unwrap();
     let bundle = Bundle::parse(&bytes).unwrap();
     let device = cl::devices().unwrap().remove(0);

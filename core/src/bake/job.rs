@@ -53,7 +53,13 @@ pub struct Failure {
 impl Failure {
     /// Program `prog` failed on `device`, as `log` says.
     pub(crate) fn of(prog: &ProgramSource, device: &DeviceInfo, log: String) -> Self {
-        Failure { program: prog.name.clone(), file: prog.file.clone(), options: prog.options.clone(), device: device.fingerprint.describe(), log }
+        Failure {
+            program: prog.name.clone(),
+            file: prog.file.clone(),
+            options: prog.options.clone(),
+            device: device.fingerprint.describe(),
+            log,
+        }
     }
 
     /// The first line of the log that says `error` (else its first line): what the progress
@@ -94,7 +100,13 @@ pub fn driver_kernels(built: &BuiltProgram, device: &DeviceInfo, prog: &ProgramS
                     for p in &mut params {
                         p.type_name = resolve_type_name(&p.type_name, &prog.typedefs);
                     }
-                    KernelRecord { name: name.to_string(), origin: SignatureOrigin::Driver, note: String::new(), reqd_work_group_size: reqd, params }
+                    KernelRecord {
+                        name: name.to_string(),
+                        origin: SignatureOrigin::Driver,
+                        note: String::new(),
+                        reqd_work_group_size: reqd,
+                        params,
+                    }
                 }
                 // No argument info from this driver: keep what the reader knows.
                 Err(code) => prog.kernels.iter().find(|k| k.name == name).cloned().unwrap_or_else(|| {
@@ -106,7 +118,13 @@ pub fn driver_kernels(built: &BuiltProgram, device: &DeviceInfo, prog: &ProgramS
 }
 
 /// Compiles `prog` for `device` in `context` and does what `settings` asks.
-pub fn compile(context: &Context, device: &DeviceInfo, prog: &ProgramSource, settings: JobSettings, local_for: cl::LocalFor<'_>) -> Result<Compiled, Failure> {
+pub fn compile(
+    context: &Context,
+    device: &DeviceInfo,
+    prog: &ProgramSource,
+    settings: JobSettings,
+    local_for: cl::LocalFor<'_>,
+) -> Result<Compiled, Failure> {
     let start = Instant::now();
     let fail = |e: ClError| {
         let log = match e {
@@ -121,7 +139,8 @@ pub fn compile(context: &Context, device: &DeviceInfo, prog: &ProgramSource, set
     let mut binary = None;
     if settings.capture {
         if settings.warm {
-            let signatures = |name: &str| kernels.iter().find(|k| k.name == name && k.origin != SignatureOrigin::Unknown).map(|k| k.params.clone());
+            let signatures =
+                |name: &str| kernels.iter().find(|k| k.name == name && k.origin != SignatureOrigin::Unknown).map(|k| k.params.clone());
             warm = cl::warm(context, &prog.source, &built, &signatures, local_for, settings.checks).map_err(fail)?;
         }
         binary = Some(capture_binary(&built.program).map_err(fail)?);

@@ -162,10 +162,16 @@ fn spread(plan: &Plan, compiles: usize) -> Spread {
 
 /// Bakes `programs` (plus the `failures` discovery reported, which are listed as failed)
 /// as `plan` says, calling `progress` after each compile.
-pub fn bake(programs: &[ProgramSource], failures: &[FileFailure], plan: &Plan, progress: &(dyn Fn(Progress<'_>) + Sync)) -> Result<Baked, BakeError> {
+pub fn bake(
+    programs: &[ProgramSource],
+    failures: &[FileFailure],
+    plan: &Plan,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<Baked, BakeError> {
     let start = Instant::now();
     let keys: Vec<Hash128> = programs.iter().map(ProgramSource::key).collect();
-    let mut report = Report { programs: programs.len(), devices: plan.devices.iter().map(|d| d.fingerprint.describe()).collect(), ..Report::default() };
+    let mut report =
+        Report { programs: programs.len(), devices: plan.devices.iter().map(|d| d.fingerprint.describe()).collect(), ..Report::default() };
     report.failures.extend(failures.iter().map(|f| Failure {
         program: f.programs.join(", "),
         file: f.file.clone(),
@@ -187,7 +193,10 @@ pub fn bake(programs: &[ProgramSource], failures: &[FileFailure], plan: &Plan, p
     let info = bundle_info(plan);
     let previous = plan.previous.as_deref().and_then(|b| match reuse::intact(b) {
         Ok(bundle) if bundle.info() != info => {
-            report.warnings.push(format!("the previous bundle was baked with other settings (`{}`, now `{info}`); compiling every program", bundle.info()));
+            report.warnings.push(format!(
+                "the previous bundle was baked with other settings (`{}`, now `{info}`); compiling every program",
+                bundle.info()
+            ));
             None
         }
         Ok(_) if plan.tune.is_some() => None,
@@ -216,7 +225,8 @@ pub fn bake(programs: &[ProgramSource], failures: &[FileFailure], plan: &Plan, p
         }
     }
     report.reused = reused.len();
-    let mut jobs: Vec<(usize, usize)> = (0..plan.devices.len()).flat_map(|d| (0..programs.len()).map(move |p| (p, d))).filter(|j| !reused.contains(j)).collect();
+    let mut jobs: Vec<(usize, usize)> =
+        (0..plan.devices.len()).flat_map(|d| (0..programs.len()).map(move |p| (p, d))).filter(|j| !reused.contains(j)).collect();
     jobs.sort_unstable();
 
     // Tuning, first, so that launches are warmed with the sizes the runtime will use.
@@ -227,16 +237,28 @@ pub fn bake(programs: &[ProgramSource], failures: &[FileFailure], plan: &Plan, p
             let started = |d: &DeviceInfo| device.set(plan.devices.iter().position(|x| x.id == d.id).unwrap_or(0));
             let tuned = |prog: &ProgramSource, m: &tune::Measured| {
                 shapes.set(shapes.get() + 1);
-                progress(Progress { program: &prog.name, device: &plan.devices[device.get()], done: shapes.get(), total: 0, step: Step::Tuned(&m.launch) });
+                progress(Progress {
+                    program: &prog.name,
+                    device: &plan.devices[device.get()],
+                    done: shapes.get(),
+                    total: 0,
+                    step: Step::Tuned(&m.launch),
+                });
             };
             tune::tune_devices(programs, &plan.devices, opts, &started, &tuned)?
         }
         _ => Vec::new(),
     };
-    let tuned: Vec<(usize, usize, TunedLaunch)> = tunings.iter().flat_map(|t| t.measured.iter().map(move |m| (m.program, t.device, m.launch.clone()))).collect();
+    let tuned: Vec<(usize, usize, TunedLaunch)> =
+        tunings.iter().flat_map(|t| t.measured.iter().map(move |m| (m.program, t.device, m.launch.clone()))).collect();
     for t in &tunings {
         for s in &t.skipped {
-            report.warnings.push(format!("{}: kernel `{}` has a fixed work-group size on {}; not tuned", programs[s.program].name, s.kernel, plan.devices[t.device].fingerprint.describe()));
+            report.warnings.push(format!(
+                "{}: kernel `{}` has a fixed work-group size on {}; not tuned",
+                programs[s.program].name,
+                s.kernel,
+                plan.devices[t.device].fingerprint.describe()
+            ));
         }
     }
 
@@ -320,7 +342,12 @@ fn failed_files(failures: &[Failure]) -> String {
 /// The bundle's info string.
 fn bundle_info(plan: &Plan) -> String {
     let s = plan.settings;
-    let mut info = format!("clbake {} warm={} checks={}", env!("CARGO_PKG_VERSION"), if s.warm { "on" } else { "off" }, if s.checks { "on" } else { "off" });
+    let mut info = format!(
+        "clbake {} warm={} checks={}",
+        env!("CARGO_PKG_VERSION"),
+        if s.warm { "on" } else { "off" },
+        if s.checks { "on" } else { "off" }
+    );
     if !plan.info.is_empty() {
         info.push(' ');
         info.push_str(&plan.info);
@@ -362,11 +389,20 @@ fn compile_all(
         }
     }
     if !in_process.is_empty() {
-        let contexts = plan.devices.iter().map(|d| opencl3::context::Context::from_device(&d.device()).map_err(ClError::api("clCreateContext"))).collect::<Result<Vec<_>, _>>()?;
+        let contexts = plan
+            .devices
+            .iter()
+            .map(|d| opencl3::context::Context::from_device(&d.device()).map_err(ClError::api("clCreateContext")))
+            .collect::<Result<Vec<_>, _>>()?;
         for i in in_process {
             let (p, d) = jobs[i];
             let local_for = |kernel: &str, global: &[usize]| {
-                tuned.iter().find(|(tp, td, l)| *tp == p && *td == d && l.kernel == kernel && l.global.iter().map(|&g| g as usize).eq(global.iter().copied())).and_then(|(_, _, l)| l.local.as_ref().map(|v| v.iter().map(|&x| x as usize).collect()))
+                tuned
+                    .iter()
+                    .find(|(tp, td, l)| {
+                        *tp == p && *td == d && l.kernel == kernel && l.global.iter().map(|&g| g as usize).eq(global.iter().copied())
+                    })
+                    .and_then(|(_, _, l)| l.local.as_ref().map(|v| v.iter().map(|&x| x as usize).collect()))
             };
             done(i, compile(&contexts[d], &plan.devices[d], &programs[p], plan.settings, &local_for));
         }
@@ -393,12 +429,14 @@ fn merge_precompiled(
     kernels: &mut [Vec<KernelRecord>],
     warnings: &mut Vec<String>,
 ) -> Result<usize, BakeError> {
-    let files = reuse::precompiled_files(dir).map_err(|e| BakeError::Precompiled { path: dir.to_path_buf(), source: FormatError::corrupted("directory", e.to_string()) })?;
+    let files = reuse::precompiled_files(dir)
+        .map_err(|e| BakeError::Precompiled { path: dir.to_path_buf(), source: FormatError::corrupted("directory", e.to_string()) })?;
     let ours: Vec<Hash128> = if plan.settings.capture { plan.devices.iter().map(|d| d.fingerprint.hash()).collect() } else { Vec::new() };
     let mut added = 0;
     for path in files {
         crate::build::rerun_if_changed(&path);
-        let bytes = std::fs::read(&path).map_err(|e| BakeError::Precompiled { path: path.clone(), source: FormatError::corrupted("file", e.to_string()) })?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| BakeError::Precompiled { path: path.clone(), source: FormatError::corrupted("file", e.to_string()) })?;
         let bundle = match Bundle::parse(&bytes) {
             Ok(b) => b,
             Err(e) if e.is_version() => {
@@ -417,7 +455,11 @@ fn merge_precompiled(
             }
             if let Err(e) = writer.add_binary_entry(ids[f.program], &f.entry) {
                 let device = f.entry.fingerprint().map(|d| d.describe()).unwrap_or_default();
-                warnings.push(format!("{}: the binary of `{}` for {device} is damaged ({e}); skipped, re-bake it on the device", path.display(), programs[f.program].name));
+                warnings.push(format!(
+                    "{}: the binary of `{}` for {device} is damaged ({e}); skipped, re-bake it on the device",
+                    path.display(),
+                    programs[f.program].name
+                ));
                 continue;
             }
             if reuse::better(&kernels[f.program], &f.kernels) {

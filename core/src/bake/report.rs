@@ -81,7 +81,9 @@ pub struct Untyped {
 impl std::fmt::Display for Untyped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.param {
-            Some(p) => write!(f, "program `{}`, kernel `{}` gets no typed method: parameter `{p}`: {}", self.program, self.kernel, self.reason),
+            Some(p) => {
+                write!(f, "program `{}`, kernel `{}` gets no typed method: parameter `{p}`: {}", self.program, self.kernel, self.reason)
+            }
             None => write!(f, "program `{}`, kernel `{}` gets no typed method: {}", self.program, self.kernel, self.reason),
         }
     }
@@ -91,7 +93,9 @@ impl std::fmt::Display for Untyped {
 pub fn untyped_kernels(program: &str, kernels: &[KernelRecord]) -> Vec<Untyped> {
     kernels
         .iter()
-        .filter_map(|k| k.why_untyped().map(|(param, reason)| Untyped { program: program.to_string(), kernel: k.name.clone(), param, reason }))
+        .filter_map(|k| {
+            k.why_untyped().map(|(param, reason)| Untyped { program: program.to_string(), kernel: k.name.clone(), param, reason })
+        })
         .collect()
 }
 

@@ -87,7 +87,8 @@ pub(crate) fn precompiled_files(dir: &Path) -> Result<Vec<PathBuf>, std::io::Err
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "clbk")).collect();
+    let mut files: Vec<PathBuf> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "clbk")).collect();
     files.sort();
     Ok(files)
 }

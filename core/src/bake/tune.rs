@@ -101,9 +101,14 @@ pub fn tune(
         let built = build_from_source(&context, device.id, &prog.name, &prog.source, &prog.options)?;
         let kernels = driver_kernels(&built, device, prog);
         for shape in &shapes {
-            let bad = |problem: String| TuneError::Shape { program: prog.name.clone(), kernel: shape.kernel.clone(), line: shape.line, problem };
-            let kernel = built.kernels.iter().find(|(n, _)| *n == shape.kernel).map(|(_, k)| k).ok_or_else(|| bad("no such kernel".into()))?;
-            let record = kernels.iter().find(|k| k.name == shape.kernel && k.origin != SignatureOrigin::Unknown).ok_or_else(|| bad("its parameters are not known".into()))?;
+            let bad =
+                |problem: String| TuneError::Shape { program: prog.name.clone(), kernel: shape.kernel.clone(), line: shape.line, problem };
+            let kernel =
+                built.kernels.iter().find(|(n, _)| *n == shape.kernel).map(|(_, k)| k).ok_or_else(|| bad("no such kernel".into()))?;
+            let record = kernels
+                .iter()
+                .find(|k| k.name == shape.kernel && k.origin != SignatureOrigin::Unknown)
+                .ok_or_else(|| bad("its parameters are not known".into()))?;
             let fixed = kernel.get_compile_work_group_size(device.id).unwrap_or_default();
             if record.reqd_work_group_size.is_some() || fixed.iter().any(|&x| x > 0) {
                 skipped.push(Skipped { program: index, kernel: shape.kernel.clone() });
@@ -221,7 +226,13 @@ pub fn candidates(global: &[usize], max_group: usize, max_items: &[usize], limit
     (0..limit).map(|i| all[((i as f64 + 0.5) * step) as usize].clone()).collect()
 }
 
-fn measure_shape(queue: &CommandQueue, kernel: &Kernel, device: &DeviceInfo, shape: &TuneShape, opts: &TuneOptions) -> Result<Measured, ClError> {
+fn measure_shape(
+    queue: &CommandQueue,
+    kernel: &Kernel,
+    device: &DeviceInfo,
+    shape: &TuneShape,
+    opts: &TuneOptions,
+) -> Result<Measured, ClError> {
     let max_group = kernel.get_work_group_size(device.id).map_err(ClError::api("clGetKernelWorkGroupInfo"))?;
     let max_items = device.device().max_work_item_sizes().map_err(ClError::api("clGetDeviceInfo"))?;
     let default_ns = time_launch(queue, kernel, &shape.global, None, opts.reps)?;
@@ -255,7 +266,8 @@ fn measure_shape(queue: &CommandQueue, kernel: &Kernel, device: &DeviceInfo, sha
         }
         None => (None, default_ns, default_ns),
     };
-    let launch = TunedLaunch { kernel: shape.kernel.clone(), global: shape.global.iter().map(|&g| g as u64).collect(), local, best_ns, default_ns };
+    let launch =
+        TunedLaunch { kernel: shape.kernel.clone(), global: shape.global.iter().map(|&g| g as u64).collect(), local, best_ns, default_ns };
     Ok(Measured { program: 0, launch, candidates: ran })
 }
 
@@ -276,7 +288,14 @@ pub fn time_launch(queue: &CommandQueue, kernel: &Kernel, global: &[usize], loca
 }
 
 /// [`time_launch`], giving up (`None`) when the first timed launch takes longer than `cutoff`.
-fn time_with_cutoff(queue: &CommandQueue, kernel: &Kernel, global: &[usize], local: Option<&[usize]>, reps: usize, cutoff: Option<u64>) -> Result<Option<u64>, ClError> {
+fn time_with_cutoff(
+    queue: &CommandQueue,
+    kernel: &Kernel,
+    global: &[usize],
+    local: Option<&[usize]>,
+    reps: usize,
+    cutoff: Option<u64>,
+) -> Result<Option<u64>, ClError> {
     let mut times = Vec::with_capacity(reps.max(1));
     for rep in 0..=reps.max(1) {
         let event = crate::cl::enqueue(queue, kernel, global, local)?;

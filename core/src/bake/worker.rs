@@ -69,7 +69,13 @@ pub fn serve_if_worker() -> Option<i32> {
 /// The settings, device fingerprints and tuned sizes a job bundle carries in its info.
 fn job_info(settings: JobSettings, devices: &[DeviceInfo]) -> String {
     let hashes: Vec<String> = devices.iter().map(|d| d.fingerprint.hash().to_hex()).collect();
-    format!("{JOB_MAGIC}\ncapture={} warm={} checks={}\ndevices={}", settings.capture as u8, settings.warm as u8, settings.checks as u8, hashes.join(","))
+    format!(
+        "{JOB_MAGIC}\ncapture={} warm={} checks={}\ndevices={}",
+        settings.capture as u8,
+        settings.warm as u8,
+        settings.checks as u8,
+        hashes.join(",")
+    )
 }
 
 fn parse_job_info(info: &str) -> Option<(JobSettings, Vec<String>)> {
@@ -96,9 +102,17 @@ fn serve(job: &Path) -> Result<(), String> {
     let all = cl::devices().map_err(|e| e.to_string())?;
     let devices: Vec<DeviceInfo> = wanted
         .iter()
-        .map(|h| all.iter().find(|d| d.fingerprint.hash().to_hex() == *h).cloned().ok_or_else(|| format!("no device with fingerprint {h} in this process")))
+        .map(|h| {
+            all.iter()
+                .find(|d| d.fingerprint.hash().to_hex() == *h)
+                .cloned()
+                .ok_or_else(|| format!("no device with fingerprint {h} in this process"))
+        })
         .collect::<Result<_, _>>()?;
-    let contexts = devices.iter().map(|d| opencl3::context::Context::from_device(&d.device()).map_err(|e| ClError::api("clCreateContext")(e).to_string())).collect::<Result<Vec<_>, _>>()?;
+    let contexts = devices
+        .iter()
+        .map(|d| opencl3::context::Context::from_device(&d.device()).map_err(|e| ClError::api("clCreateContext")(e).to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
     let programs: Vec<ProgramSource> = bundle
         .programs()
         .iter()
@@ -115,7 +129,9 @@ fn serve(job: &Path) -> Result<(), String> {
         let line = line.map_err(|e| e.to_string())?;
         let mut words = line.split_whitespace().map(str::parse::<usize>);
         let (Some(Ok(p)), Some(Ok(d))) = (words.next(), words.next()) else { return Err(format!("bad request {line:?}")) };
-        let (Some(prog), Some(device), Some(context)) = (programs.get(p), devices.get(d), contexts.get(d)) else { return Err(format!("no job {p} {d}")) };
+        let (Some(prog), Some(device), Some(context)) = (programs.get(p), devices.get(d), contexts.get(d)) else {
+            return Err(format!("no job {p} {d}"));
+        };
         let fp = device.fingerprint.hash();
         let local_for = |kernel: &str, global: &[usize]| tuned_local(&bundle, p as u32, &fp, kernel, global);
         let result = compile(context, device, prog, settings, &local_for);
@@ -128,7 +144,10 @@ fn serve(job: &Path) -> Result<(), String> {
 
 /// The tuned local size recorded in `bundle` for a launch, if any.
 fn tuned_local(bundle: &Bundle<'_>, program: u32, fp: &Hash128, kernel: &str, global: &[usize]) -> Option<Vec<usize>> {
-    let t = bundle.tunings_for(program, fp).iter().find(|t| t.kernel == kernel && t.global().iter().map(|&g| g as usize).eq(global.iter().copied()))?;
+    let t = bundle
+        .tunings_for(program, fp)
+        .iter()
+        .find(|t| t.kernel == kernel && t.global().iter().map(|&g| g as usize).eq(global.iter().copied()))?;
     t.local().map(|l| l.iter().map(|&x| x as usize).collect())
 }
 
@@ -148,7 +167,14 @@ fn write_result(path: &Path, prog: &ProgramSource, device: &DeviceInfo, result: 
         Err(f) => (format!("failed\n{}", f.log), prog.kernels.clone()),
     };
     let mut w = BundleWriter::new().with_level(1).with_info(info);
-    let i = w.add_program(&ProgramSpec { name: &prog.name, stem: &prog.stem, variant: &prog.variant, options: &prog.options, source: &prog.source, kernels });
+    let i = w.add_program(&ProgramSpec {
+        name: &prog.name,
+        stem: &prog.stem,
+        variant: &prog.variant,
+        options: &prog.options,
+        source: &prog.source,
+        kernels,
+    });
     if let Ok(Compiled { binary: Some(b), warm, .. }) = result {
         w.add_binary(i, &device.fingerprint, b, &warm.answers);
     }
@@ -273,7 +299,14 @@ pub(crate) fn run(
     let job = dir.join("job.clbk");
     let mut w = BundleWriter::new().with_level(1).with_info(job_info(settings, devices));
     for p in programs {
-        w.add_program(&ProgramSpec { name: &p.name, stem: &p.stem, variant: &p.variant, options: &p.options, source: &p.source, kernels: p.kernels.clone() });
+        w.add_program(&ProgramSpec {
+            name: &p.name,
+            stem: &p.stem,
+            variant: &p.variant,
+            options: &p.options,
+            source: &p.source,
+            kernels: p.kernels.clone(),
+        });
     }
     for (p, d, launch) in tuned {
         if programs[*p].kernels.iter().any(|k| k.name == launch.kernel) {

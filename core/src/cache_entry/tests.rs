@@ -45,13 +45,8 @@ fn round_trip() {
 #[test]
 fn golden_bytes() {
     assert_eq!(VERSION, 2, "a new version needs new golden bytes");
-    let fp = Fingerprint {
-        device_name: "d".into(),
-        host_abi: "a".into(),
-        driver_library: "l".into(),
-        address_bits: 32,
-        ..Default::default()
-    };
+    let fp =
+        Fingerprint { device_name: "d".into(), host_abi: "a".into(), driver_library: "l".into(), address_bits: 32, ..Default::default() };
     let bytes = encode("p", &fp, &Hash128([1; 16]), b"bin").unwrap();
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let mut expected = String::new();
@@ -81,10 +76,7 @@ fn truncation_at_every_offset_is_rejected() {
     for n in 0..bytes.len() {
         let err = parse(&bytes[..n]).unwrap_err();
         let what = if n < HEADER_LEN { "cache entry header" } else { "cache entry" };
-        assert!(
-            matches!(err, FormatError::Truncated { what: w, .. } if w == what),
-            "cut at {n}: {err}"
-        );
+        assert!(matches!(err, FormatError::Truncated { what: w, .. } if w == what), "cut at {n}: {err}");
     }
 }
 
@@ -102,13 +94,7 @@ fn a_flipped_bit_anywhere_is_rejected() {
 
 #[test]
 fn zero_filled_and_empty_are_rejected() {
-    assert!(matches!(
-        parse(&[]),
-        Err(FormatError::Truncated {
-            what: "cache entry header",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&[]), Err(FormatError::Truncated { what: "cache entry header", .. })));
     let zeros = vec![0u8; sample().len()];
     assert!(matches!(parse(&zeros), Err(FormatError::BadMagic { what: "cache entry", found }) if found == [0; 8]));
     // A bundle is not a cache entry.
@@ -120,10 +106,7 @@ fn trailing_bytes_are_rejected() {
     let mut b = sample();
     b.push(0);
     match parse(&b).unwrap_err() {
-        FormatError::Corrupted {
-            what: "cache entry",
-            detail,
-        } => {
+        FormatError::Corrupted { what: "cache entry", detail } => {
             assert_eq!(detail, format!("{} bytes, its header declares {}", b.len(), b.len() - 1));
         }
         other => panic!("{other:?}"),
@@ -136,18 +119,7 @@ fn other_version_is_rejected_even_when_resealed() {
     b[8] = 3;
     assert!(reseal(&mut b));
     let e = parse(&b).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            FormatError::UnsupportedVersion {
-                what: "cache entry",
-                major: 3,
-                minor: 0,
-                supported: "2"
-            }
-        ),
-        "{e:?}"
-    );
+    assert!(matches!(e, FormatError::UnsupportedVersion { what: "cache entry", major: 3, minor: 0, supported: "2" }), "{e:?}");
     assert!(e.is_version() && e.may_fall_back());
     b[8..12].copy_from_slice(&0x1_0000u32.to_le_bytes());
     assert!(matches!(parse(&b), Err(FormatError::UnsupportedVersion { major: u16::MAX, .. })));
@@ -171,18 +143,7 @@ fn an_entry_of_version_1_is_refused() {
     v1.extend_from_slice(b"bin");
     assert_eq!(v1.len(), 88 + 42 + 3);
     let e = parse(&v1).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            FormatError::UnsupportedVersion {
-                what: "cache entry",
-                major: 1,
-                minor: 0,
-                supported: "2"
-            }
-        ),
-        "{e:?}"
-    );
+    assert!(matches!(e, FormatError::UnsupportedVersion { what: "cache entry", major: 1, minor: 0, supported: "2" }), "{e:?}");
     assert_eq!(e.to_string(), "cache entry format 1.0 is not supported (this clbake reads 2)");
     // Whatever else is in it: the version is checked first.
     assert!(parse(&v1[..12]).unwrap_err().is_version());
@@ -192,31 +153,13 @@ fn an_entry_of_version_1_is_refused() {
 fn huge_lengths_are_rejected_before_allocating() {
     let mut b = sample();
     b[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::TooLarge {
-            what: "cache entry payload",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::TooLarge { what: "cache entry payload", .. })));
     let mut b = sample();
     b[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::TooLarge {
-            what: "cache entry metadata",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::TooLarge { what: "cache entry metadata", .. })));
     let mut b = sample();
     b[16..24].copy_from_slice(&0u64.to_le_bytes());
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::Corrupted {
-            what: "cache entry payload",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::Corrupted { what: "cache entry payload", .. })));
 }
 
 #[test]
@@ -235,23 +178,11 @@ fn wrong_lengths_are_caught_by_the_length_check() {
 fn header_and_payload_checksums_are_checked() {
     let mut b = sample();
     b[30] ^= 1; // inside the fingerprint hash
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::ChecksumMismatch {
-            what: "cache entry header",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::ChecksumMismatch { what: "cache entry header", .. })));
     let mut b = sample();
     let last = b.len() - 1;
     b[last] ^= 1;
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::ChecksumMismatch {
-            what: "cache entry payload",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::ChecksumMismatch { what: "cache entry payload", .. })));
 }
 
 #[test]
@@ -259,26 +190,14 @@ fn fingerprint_that_disagrees_with_its_hash_is_rejected() {
     let mut b = sample();
     b[24] ^= 1;
     assert!(reseal(&mut b));
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::Corrupted {
-            what: "cache entry fingerprint",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::Corrupted { what: "cache entry fingerprint", .. })));
 }
 
 #[test]
 fn host_abi_and_driver_library_change_the_fingerprint_hash() {
     let base = parse(&sample()).unwrap().fingerprint_hash;
-    let abi = Fingerprint {
-        host_abi: "arm/32".into(),
-        ..fp()
-    };
-    let lib = Fingerprint {
-        driver_library: "libpocl.so.2 size=2 build-id=ab".into(),
-        ..fp()
-    };
+    let abi = Fingerprint { host_abi: "arm/32".into(), ..fp() };
+    let lib = Fingerprint { driver_library: "libpocl.so.2 size=2 build-id=ab".into(), ..fp() };
     let abi_bytes = encode("conv2d_relu", &abi, &key(), b"x").unwrap();
     let lib_bytes = encode("conv2d_relu", &lib, &key(), b"x").unwrap();
     let (a, l) = (parse(&abi_bytes).unwrap(), parse(&lib_bytes).unwrap());
@@ -286,10 +205,7 @@ fn host_abi_and_driver_library_change_the_fingerprint_hash() {
     assert_ne!(l.fingerprint_hash, base);
     assert_ne!(a.fingerprint_hash, l.fingerprint_hash);
     assert_eq!((a.fingerprint_hash, l.fingerprint_hash), (abi.hash(), lib.hash()));
-    assert_eq!(
-        (a.fingerprint.host_abi.as_str(), l.fingerprint.driver_library.as_str()),
-        ("arm/32", "libpocl.so.2 size=2 build-id=ab")
-    );
+    assert_eq!((a.fingerprint.host_abi.as_str(), l.fingerprint.driver_library.as_str()), ("arm/32", "libpocl.so.2 size=2 build-id=ab"));
     // The stored hash sits at 24..40, where a cache lookup compares it.
     assert_eq!(&abi_bytes[24..40], &abi.hash().0);
     assert_ne!(&abi_bytes[24..40], &sample()[24..40]);
@@ -301,36 +217,17 @@ fn bad_metadata_is_rejected() {
     let mut b = sample();
     b[88..92].copy_from_slice(&1000u32.to_le_bytes());
     assert!(reseal(&mut b));
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::Truncated {
-            what: "cache entry program name",
-            needed: 1000,
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::Truncated { what: "cache entry program name", needed: 1000, .. })));
     // Invalid UTF-8 in the name.
     let mut b = sample();
     b[92] = 0xff;
     assert!(reseal(&mut b));
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::Corrupted {
-            what: "cache entry program name",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::Corrupted { what: "cache entry program name", .. })));
     // Invalid UTF-8 in a fingerprint string (the first byte of the platform name).
     let mut b = sample();
     b[92 + "conv2d_relu".len() + 4] = 0xff;
     assert!(reseal(&mut b));
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::Corrupted {
-            what: "cache entry fingerprint",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::Corrupted { what: "cache entry fingerprint", .. })));
     // Metadata one byte longer than its fields (the extra byte taken from the payload).
     let mut b = sample();
     let meta_len = u32::from_le_bytes(b[12..16].try_into().unwrap());
@@ -338,32 +235,14 @@ fn bad_metadata_is_rejected() {
     let payload_len = u64::from_le_bytes(b[16..24].try_into().unwrap());
     b[16..24].copy_from_slice(&(payload_len - 1).to_le_bytes());
     assert!(reseal(&mut b));
-    assert!(matches!(
-        parse(&b),
-        Err(FormatError::Corrupted {
-            what: "cache entry metadata",
-            ..
-        })
-    ));
+    assert!(matches!(parse(&b), Err(FormatError::Corrupted { what: "cache entry metadata", .. })));
 }
 
 #[test]
 fn encode_refuses_what_parse_would_refuse() {
-    assert!(matches!(
-        encode("p", &fp(), &key(), b""),
-        Err(FormatError::Corrupted {
-            what: "cache entry payload",
-            ..
-        })
-    ));
+    assert!(matches!(encode("p", &fp(), &key(), b""), Err(FormatError::Corrupted { what: "cache entry payload", .. })));
     let long = "x".repeat(MAX_META as usize);
-    assert!(matches!(
-        encode(&long, &fp(), &key(), b"x"),
-        Err(FormatError::TooLarge {
-            what: "cache entry metadata",
-            ..
-        })
-    ));
+    assert!(matches!(encode(&long, &fp(), &key(), b"x"), Err(FormatError::TooLarge { what: "cache entry metadata", .. })));
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! launch computes the same outputs in both.
 
 use super::ClError;
-use crate::clc::{AddressSpace, ParamInfo, ParamType, ScalarKind, ValueType};
 use crate::clc::directives::TuneValue;
+use crate::clc::{AddressSpace, ParamInfo, ParamType, ScalarKind, ValueType};
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
 use opencl3::kernel::Kernel;
@@ -76,9 +76,20 @@ pub fn fill(elem: ValueType, count: usize, seed: u64, param: u32) -> Vec<u8> {
 /// parameters are refused (`CL_INVALID_ARG_VALUE`), and so is a buffer larger than the
 /// device's `CL_DEVICE_MAX_MEM_ALLOC_SIZE` (`CL_INVALID_BUFFER_SIZE`), before anything is
 /// allocated.
-pub fn set_shape_args(context: &Context, kernel: &Kernel, params: &[ParamInfo], values: &[TuneValue], seed: u64) -> Result<ShapeArgs, ClError> {
+pub fn set_shape_args(
+    context: &Context,
+    kernel: &Kernel,
+    params: &[ParamInfo],
+    values: &[TuneValue],
+    seed: u64,
+) -> Result<ShapeArgs, ClError> {
     let mut buffers = Vec::new();
-    let max_alloc = context.devices().iter().map(|&d| opencl3::device::Device::new(d).max_mem_alloc_size().unwrap_or(u64::MAX)).min().unwrap_or(u64::MAX);
+    let max_alloc = context
+        .devices()
+        .iter()
+        .map(|&d| opencl3::device::Device::new(d).max_mem_alloc_size().unwrap_or(u64::MAX))
+        .min()
+        .unwrap_or(u64::MAX);
     let invalid = |code| ClError::Api { call: "clSetKernelArg", code };
     for (i, (param, value)) in params.iter().zip(values).enumerate() {
         let i = i as u32;
@@ -101,8 +112,10 @@ pub fn set_shape_args(context: &Context, kernel: &Kernel, params: &[ParamInfo], 
                 let mut data = fill(elem, count, seed, i);
                 data.resize(bytes, 0);
                 // SAFETY: COPY_HOST_PTR copies `data.len()` bytes from a live vector during the call.
-                let buf = unsafe { Buffer::<u8>::create(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, data.len(), data.as_mut_ptr() as *mut c_void) }
-                    .map_err(ClError::api("clCreateBuffer"))?;
+                let buf = unsafe {
+                    Buffer::<u8>::create(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, data.len(), data.as_mut_ptr() as *mut c_void)
+                }
+                .map_err(ClError::api("clCreateBuffer"))?;
                 // SAFETY: the handle of a live buffer, kept alive in `ShapeArgs`.
                 unsafe { kernel.set_arg(i, &buf.get()) }.map_err(ClError::api("clSetKernelArg"))?;
                 buffers.push((i, buf, !is_const));
@@ -110,7 +123,8 @@ pub fn set_shape_args(context: &Context, kernel: &Kernel, params: &[ParamInfo], 
             ParamType::Value(t) => {
                 let bytes = value_bytes(t, *value);
                 // SAFETY: `bytes` holds exactly the OpenCL size of the parameter's type.
-                unsafe { opencl3::kernel::set_kernel_arg(kernel.get(), i, bytes.len(), bytes.as_ptr() as *const c_void) }.map_err(invalid)?;
+                unsafe { opencl3::kernel::set_kernel_arg(kernel.get(), i, bytes.len(), bytes.as_ptr() as *const c_void) }
+                    .map_err(invalid)?;
             }
             ParamType::Image { .. } | ParamType::Sampler => return Err(invalid(opencl3::error_codes::CL_INVALID_ARG_VALUE)),
         }

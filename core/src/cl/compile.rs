@@ -45,7 +45,13 @@ fn check_nul(s: &str, what: &'static str) -> Result<(), ClError> {
 /// Compiles `source` for `device` (which must belong to `context`) with `options` (plus
 /// [`ARG_INFO`]) and creates its kernels. A build failure returns [`ClError::Build`] with
 /// the driver's log.
-pub fn build_from_source(context: &Context, device: cl_device_id, name: &str, source: &str, options: &str) -> Result<BuiltProgram, ClError> {
+pub fn build_from_source(
+    context: &Context,
+    device: cl_device_id,
+    name: &str,
+    source: &str,
+    options: &str,
+) -> Result<BuiltProgram, ClError> {
     check_nul(options, "build options")?;
     check_nul(source, "program source")?;
     let mut program = Program::create_from_source(context, source).map_err(ClError::api("clCreateProgramWithSource"))?;
@@ -71,7 +77,8 @@ pub fn build_from_binary(context: &Context, device: cl_device_id, binary: &[u8],
         return Err(ClError::Api { call: "clCreateProgramWithBinary", code: opencl3::error_codes::CL_INVALID_BINARY });
     }
     // SAFETY: `device` belongs to `context` (callers create the context from that device).
-    let mut program = unsafe { Program::create_from_binary(context, &[device], &[binary]) }.map_err(ClError::api("clCreateProgramWithBinary"))?;
+    let mut program =
+        unsafe { Program::create_from_binary(context, &[device], &[binary]) }.map_err(ClError::api("clCreateProgramWithBinary"))?;
     program.build(&[device], &driver_options(options)).map_err(ClError::api("clBuildProgram"))?;
     create_all_kernels(program)
 }

@@ -76,7 +76,12 @@ pub fn compare(expected: &KnownAnswer, params: &[ParamInfo], outputs: &[(u32, Ve
         let mine = as_floats(scalar, &samples(got, size));
         let theirs = as_floats(scalar, &want.samples);
         let tol = f64::from(expected.tolerance);
-        if let Some((i, (a, b))) = mine.iter().zip(&theirs).enumerate().find(|(_, (a, b))| !(a == b || (a.is_nan() && b.is_nan()) || (*a - *b).abs() <= tol * b.abs().max(1.0))) {
+        if let Some((i, (a, b))) = mine
+            .iter()
+            .zip(&theirs)
+            .enumerate()
+            .find(|(_, (a, b))| !(a == b || (a.is_nan() && b.is_nan()) || (*a - *b).abs() <= tol * b.abs().max(1.0)))
+        {
             return Err(format!("`{name}` sample {i}: {a} where {b} was recorded (tolerance {tol})"));
         }
     }
@@ -95,7 +100,13 @@ pub fn arg_values(values: &[TuneValue]) -> Vec<ArgValue> {
 }
 
 /// Runs `kernel` once as `answer` describes, on `queue`, and returns its outputs.
-pub fn run(context: &Context, queue: &CommandQueue, kernel: &Kernel, params: &[ParamInfo], answer: &KnownAnswer) -> Result<Vec<(u32, Vec<u8>)>, ClError> {
+pub fn run(
+    context: &Context,
+    queue: &CommandQueue,
+    kernel: &Kernel,
+    params: &[ParamInfo],
+    answer: &KnownAnswer,
+) -> Result<Vec<(u32, Vec<u8>)>, ClError> {
     let values: Vec<TuneValue> = answer
         .args
         .iter()
@@ -117,7 +128,13 @@ pub fn run(context: &Context, queue: &CommandQueue, kernel: &Kernel, params: &[P
 
 /// Replays `answer` with `kernel` and compares: `Ok(Ok(()))` when the device computes what
 /// was recorded, `Ok(Err(difference))` when it does not, `Err` when the launch itself failed.
-pub fn replay(context: &Context, queue: &CommandQueue, kernel: &Kernel, params: &[ParamInfo], answer: &KnownAnswer) -> Result<Result<(), String>, ClError> {
+pub fn replay(
+    context: &Context,
+    queue: &CommandQueue,
+    kernel: &Kernel,
+    params: &[ParamInfo],
+    answer: &KnownAnswer,
+) -> Result<Result<(), String>, ClError> {
     let outputs = run(context, queue, kernel, params, answer)?;
     Ok(compare(answer, params, &outputs))
 }
@@ -128,7 +145,13 @@ mod tests {
     use crate::clc::{AccessQualifier, AddressQualifier, TypeQualifiers};
 
     fn out_param() -> Vec<ParamInfo> {
-        vec![ParamInfo { name: "y".into(), address: AddressQualifier::Global, access: AccessQualifier::None, type_name: "float*".into(), type_qualifiers: TypeQualifiers(0) }]
+        vec![ParamInfo {
+            name: "y".into(),
+            address: AddressQualifier::Global,
+            access: AccessQualifier::None,
+            type_name: "float*".into(),
+            type_qualifiers: TypeQualifiers(0),
+        }]
     }
 
     fn floats(v: &[f32]) -> Vec<u8> {

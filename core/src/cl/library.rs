@@ -177,19 +177,16 @@ mod linux {
         /// The GNU build-id in the object's mapped `PT_NOTE` segments. The object must stay
         /// loaded meanwhile (the caller holds a [`Handle`] on it).
         fn build_id(&self) -> Option<String> {
-            self.segments
-                .iter()
-                .filter(|s| s.kind == libc::PT_NOTE && s.memsz > 0)
-                .find_map(|s| {
-                    let (start, end) = self.range(s)?;
-                    if !self.maps(start, end, true) {
-                        return None;
-                    }
-                    // SAFETY: [start, end) lies inside a readable PT_LOAD segment of an object that
-                    // stays loaded while the caller's handle lives; nothing writes to notes.
-                    let notes = unsafe { std::slice::from_raw_parts(start as *const u8, s.memsz) };
-                    build_id_in_notes(notes, s.align)
-                })
+            self.segments.iter().filter(|s| s.kind == libc::PT_NOTE && s.memsz > 0).find_map(|s| {
+                let (start, end) = self.range(s)?;
+                if !self.maps(start, end, true) {
+                    return None;
+                }
+                // SAFETY: [start, end) lies inside a readable PT_LOAD segment of an object that
+                // stays loaded while the caller's handle lives; nothing writes to notes.
+                let notes = unsafe { std::slice::from_raw_parts(start as *const u8, s.memsz) };
+                build_id_in_notes(notes, s.align)
+            })
         }
     }
 
@@ -243,20 +240,10 @@ mod linux {
                 .iter()
                 .filter_map(|h| {
                     let (vaddr, memsz, align) = (to_usize(h.p_vaddr)?, to_usize(h.p_memsz)?, to_usize(h.p_align)?);
-                    Some(Segment {
-                        kind: h.p_type,
-                        flags: h.p_flags,
-                        vaddr,
-                        memsz,
-                        align,
-                    })
+                    Some(Segment { kind: h.p_type, flags: h.p_flags, vaddr, memsz, align })
                 })
                 .collect();
-            objects.push(Object {
-                name: name.to_owned(),
-                base,
-                segments,
-            });
+            objects.push(Object { name: name.to_owned(), base, segments });
             0
         }
         let mut objects: Vec<Object> = Vec::new();
@@ -320,11 +307,7 @@ mod linux {
             let build_id = object.build_id();
             drop(handle);
             let size = std::fs::metadata(path).ok()?.len();
-            return Some(DriverLibrary {
-                path: path.to_path_buf(),
-                size,
-                build_id,
-            });
+            return Some(DriverLibrary { path: path.to_path_buf(), size, build_id });
         }
         None
     }

@@ -14,8 +14,8 @@ mod probe;
 mod warm;
 
 pub use compile::{
-    build_from_binary, build_from_source, capture_binary, create_all_kernels, driver_options, enqueue, kernel_params, required_size, BuiltProgram,
-    ARG_INFO,
+    build_from_binary, build_from_source, capture_binary, create_all_kernels, driver_options, enqueue, kernel_params, required_size,
+    BuiltProgram, ARG_INFO,
 };
 pub use error::{code_name, ClError};
 pub use probe::{devices, runtime_available, DeviceInfo, DeviceSelector};

@@ -98,7 +98,12 @@ fn warm_one(
     seed: u64,
     record: bool,
 ) -> Result<Option<KnownAnswer>, String> {
-    let kernel = built.kernels.iter().find(|(n, _)| *n == shape.kernel).map(|(_, k)| k).ok_or_else(|| format!("no kernel `{}` in the built program", shape.kernel))?;
+    let kernel = built
+        .kernels
+        .iter()
+        .find(|(n, _)| *n == shape.kernel)
+        .map(|(_, k)| k)
+        .ok_or_else(|| format!("no kernel `{}` in the built program", shape.kernel))?;
     let params = signatures(&shape.kernel).ok_or_else(|| format!("the parameters of `{}` are not known", shape.kernel))?;
     let values = shape.evaluate(&params)?;
     let local = shape.local.clone().or_else(|| local_for(&shape.kernel, &shape.global));

@@ -156,9 +156,7 @@ fn resolve(d: &mut Decl, w: &str, typedefs: &Typedefs) -> Result<String, String>
     if let Some(td) = typedefs.get(w) {
         let td = td.as_ref().map_err(|e| format!("typedef `{w}`: {e}"))?;
         if td.stars > 0 || td.space.is_some() || td.pipe || td.access.is_some() {
-            return Err(format!(
-                "typedef `{w}` hides a pointer or a qualifier, which clbake cannot read (use the type itself)"
-            ));
+            return Err(format!("typedef `{w}` hides a pointer or a qualifier, which clbake cannot read (use the type itself)"));
         }
         d.const_base |= td.const_base;
         d.volatile_base |= td.volatile_base;
@@ -233,41 +231,20 @@ pub(super) fn param_info(d: &Decl) -> Result<ParamInfo, String> {
     }
     match d.space {
         None | Some(Space::Private) => {}
-        Some(_) => {
-            return Err(format!(
-                "a by-value `{}` parameter cannot have an address space other than `__private`",
-                d.base
-            ))
-        }
+        Some(_) => return Err(format!("a by-value `{}` parameter cannot have an address space other than `__private`", d.base)),
     }
     if d.base == "void" {
         return Err("a parameter cannot have type `void`".into());
     }
-    let quals = TypeQualifiers::NONE
-        .with(TypeQualifiers::CONST, d.const_base)
-        .with(TypeQualifiers::VOLATILE, d.volatile_base);
+    let quals = TypeQualifiers::NONE.with(TypeQualifiers::CONST, d.const_base).with(TypeQualifiers::VOLATILE, d.volatile_base);
     let (address, access, quals) = if d.pipe {
-        (
-            AddressQualifier::Global,
-            d.access.unwrap_or(AccessQualifier::ReadOnly),
-            TypeQualifiers::PIPE,
-        )
+        (AddressQualifier::Global, d.access.unwrap_or(AccessQualifier::ReadOnly), TypeQualifiers::PIPE)
     } else if is_image {
-        (
-            AddressQualifier::Global,
-            d.access.unwrap_or(AccessQualifier::ReadOnly),
-            TypeQualifiers::NONE,
-        )
+        (AddressQualifier::Global, d.access.unwrap_or(AccessQualifier::ReadOnly), TypeQualifiers::NONE)
     } else {
         (AddressQualifier::Private, AccessQualifier::None, quals)
     };
-    Ok(ParamInfo {
-        name,
-        address,
-        access,
-        type_name: d.base.clone(),
-        type_qualifiers: quals,
-    })
+    Ok(ParamInfo { name, address, access, type_name: d.base.clone(), type_qualifiers: quals })
 }
 
 fn pointer(d: &Decl, name: String, is_image: bool) -> Result<ParamInfo, String> {
@@ -288,11 +265,5 @@ fn pointer(d: &Decl, name: String, is_image: bool) -> Result<ParamInfo, String> 
         .with(TypeQualifiers::RESTRICT, d.restrict_ptr)
         .with(TypeQualifiers::CONST, d.const_base || address == AddressQualifier::Constant)
         .with(TypeQualifiers::VOLATILE, d.volatile_base);
-    Ok(ParamInfo {
-        name,
-        address,
-        access: AccessQualifier::None,
-        type_name: format!("{}*", d.base),
-        type_qualifiers: quals,
-    })
+    Ok(ParamInfo { name, address, access: AccessQualifier::None, type_name: format!("{}*", d.base), type_qualifiers: quals })
 }

@@ -160,19 +160,25 @@ fn parse_shapes(source: &str, directive: &str) -> Result<Vec<TuneShape>, (usize,
         let is_tune = directive.ends_with("tune");
         let local = match local {
             None => None,
-            Some(_) if is_tune => return Err((line_no, "a `// clbake:tune` line takes a global size only: the tuner measures local sizes".into())),
+            Some(_) if is_tune => {
+                return Err((line_no, "a `// clbake:tune` line takes a global size only: the tuner measures local sizes".into()))
+            }
             Some(l) => {
                 let local = dims(l, "local")?;
                 if local.len() != global.len() {
                     return Err((line_no, format!("local size `{l}` has {} dimension(s), the global size {}", local.len(), global.len())));
                 }
                 if let Some(d) = (0..global.len()).find(|&d| global[d] % local[d] != 0) {
-                    return Err((line_no, format!("global size {} is not a multiple of local size {} in dimension {d}", global[d], local[d])));
+                    return Err((
+                        line_no,
+                        format!("global size {} is not a multiple of local size {} in dimension {d}", global[d], local[d]),
+                    ));
                 }
                 Some(local)
             }
         };
-        let mut shape = TuneShape { kernel: kernel.to_string(), global, local, args: Vec::new(), line: line_no, tolerance: 0.0, no_check: false };
+        let mut shape =
+            TuneShape { kernel: kernel.to_string(), global, local, args: Vec::new(), line: line_no, tolerance: 0.0, no_check: false };
         for w in words {
             if let Some(opt) = w.strip_prefix('@') {
                 if is_tune {
@@ -181,7 +187,11 @@ fn parse_shapes(source: &str, directive: &str) -> Result<Vec<TuneShape>, (usize,
                 match opt.split_once('=') {
                     None if opt == "nocheck" => shape.no_check = true,
                     Some(("tolerance", v)) => {
-                        shape.tolerance = v.parse::<f32>().ok().filter(|t| t.is_finite() && *t >= 0.0).ok_or_else(|| (line_no, format!("`{w}`: the tolerance must be a non-negative number such as 1e-4")))?;
+                        shape.tolerance = v
+                            .parse::<f32>()
+                            .ok()
+                            .filter(|t| t.is_finite() && *t >= 0.0)
+                            .ok_or_else(|| (line_no, format!("`{w}`: the tolerance must be a non-negative number such as 1e-4")))?;
                     }
                     _ => return Err((line_no, format!("unknown option `{w}` (options: @tolerance=X, @nocheck)"))),
                 }
@@ -232,13 +242,19 @@ impl TuneShape {
         params
             .iter()
             .map(|p| {
-                let v = known.iter().find(|(n, _)| *n == p.name).map(|(_, v)| *v).ok_or_else(|| {
-                    format!("parameter `{}` of `{}` has no value (add {}=...)", p.name, self.kernel, p.name)
-                })?;
+                let v = known
+                    .iter()
+                    .find(|(n, _)| *n == p.name)
+                    .map(|(_, v)| *v)
+                    .ok_or_else(|| format!("parameter `{}` of `{}` has no value (add {}=...)", p.name, self.kernel, p.name))?;
                 let ty = classify(p).map_err(|e| format!("`{}`: {e}", p.name))?;
                 match (&ty, v) {
-                    (ParamType::Value(t), TuneValue::Float(_)) if !t.scalar.is_float() => Err(format!("`{}` is an integer parameter but was given a decimal", p.name)),
-                    (ParamType::Pointer { .. }, TuneValue::Int(n)) if n <= 0 => Err(format!("buffer `{}` needs a positive element count, not {n}", p.name)),
+                    (ParamType::Value(t), TuneValue::Float(_)) if !t.scalar.is_float() => {
+                        Err(format!("`{}` is an integer parameter but was given a decimal", p.name))
+                    }
+                    (ParamType::Pointer { .. }, TuneValue::Int(n)) if n <= 0 => {
+                        Err(format!("buffer `{}` needs a positive element count, not {n}", p.name))
+                    }
                     (ParamType::Pointer { .. }, TuneValue::Float(_)) => Err(format!("buffer `{}` needs an integer element count", p.name)),
                     (ParamType::Image { .. } | ParamType::Sampler, _) => {
                         Err(format!("`{}`: kernels with image or sampler arguments cannot be run from a declared shape", p.name))
@@ -287,7 +303,9 @@ fn split_keep<'a>(s: &'a str, ops: &[char]) -> Vec<(&'a str, char)> {
     let mut start = 0;
     for (i, c) in s.char_indices() {
         // A sign right after 'e' of a decimal exponent is part of the number.
-        let exponent = i > 0 && matches!(s.as_bytes()[i - 1], b'e' | b'E') && s[..i].trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').len() == 1;
+        let exponent = i > 0
+            && matches!(s.as_bytes()[i - 1], b'e' | b'E')
+            && s[..i].trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').len() == 1;
         if ops.contains(&c) && !exponent {
             out.push((&s[start..i], c));
             start = i + c.len_utf8();
@@ -307,7 +325,11 @@ fn atom_value(atom: &str, known: &[(&str, TuneValue)]) -> Result<TuneValue, Stri
     if atom.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         return atom.trim_end_matches(['f', 'F']).parse::<f64>().map(TuneValue::Float).map_err(|_| format!("`{atom}` is not a number"));
     }
-    known.iter().find(|(n, _)| *n == atom).map(|(_, v)| *v).ok_or_else(|| format!("`{atom}` is not a number or an argument given on the line"))
+    known
+        .iter()
+        .find(|(n, _)| *n == atom)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| format!("`{atom}` is not a number or an argument given on the line"))
 }
 
 fn arith(a: TuneValue, b: TuneValue, op: char) -> Result<TuneValue, String> {
@@ -338,7 +360,6 @@ fn as_f64(v: TuneValue) -> f64 {
         TuneValue::Float(f) => f,
     }
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -42,22 +42,11 @@ pub(super) struct Env<'a> {
 
 impl Env<'_> {
     fn reborrow(&mut self) -> Env<'_> {
-        Env {
-            macros: self.macros,
-            lines: self.lines,
-            problems: &mut *self.problems,
-            budget: &mut *self.budget,
-            depth: self.depth,
-        }
+        Env { macros: self.macros, lines: self.lines, problems: &mut *self.problems, budget: &mut *self.budget, depth: self.depth }
     }
 
     fn problem(&mut self, at: &Tok, message: String) {
-        self.problems.push(Problem {
-            line: at.line,
-            message,
-            doubt: at.doubt.clone(),
-            note: false,
-        });
+        self.problems.push(Problem { line: at.line, message, doubt: at.doubt.clone(), note: false });
     }
 }
 
@@ -102,10 +91,7 @@ pub(super) fn expand_list(env: &mut Env<'_>, toks: &[Tok]) -> Vec<Tok> {
     }
     let mut inner = env.reborrow();
     inner.depth += 1;
-    let mut src = ListSource {
-        stack: toks.iter().rev().cloned().collect(),
-        env: inner,
-    };
+    let mut src = ListSource { stack: toks.iter().rev().cloned().collect(), env: inner };
     let mut out = Vec::with_capacity(toks.len());
     while let Some(t) = src.next_tok() {
         if let Some(t) = expand_one(&mut src, t) {
@@ -137,23 +123,14 @@ pub(super) fn expand_one<S: Source>(src: &mut S, t: Tok) -> Option<Tok> {
     } else {
         (Vec::new(), t.hide.clone(), None)
     };
-    let base = if mac.params.is_some() {
-        hide_intersection(&t.hide, &closing_hide)
-    } else {
-        t.hide.clone()
-    };
+    let base = if mac.params.is_some() { hide_intersection(&t.hide, &closing_hide) } else { t.hide.clone() };
     let hide = hide_with(&base, &t.text);
     let doubt = merge(&merge(&t.doubt, &mac.doubt), &closing_doubt);
     let mut env = src.env();
     let out = substitute(&mut env, &mac, &t, &args, &hide, &doubt);
     charge(&mut env, &t, out.len());
     if out.is_empty() && doubt.is_some() {
-        let mark = Tok {
-            kind: Kind::Mark,
-            text: "".into(),
-            doubt,
-            ..t
-        };
+        let mark = Tok { kind: Kind::Mark, text: "".into(), doubt, ..t };
         src.unread(vec![mark]);
     } else {
         src.unread(out);
@@ -176,21 +153,13 @@ fn builtin_value(builtin: Builtin, t: &Tok, lines: &LineMap) -> Tok {
         Builtin::Line => (Kind::Number, line.to_string()),
         Builtin::File => (Kind::Str, format!("\"{}\"", escape(file.unwrap_or_default()))),
     };
-    Tok {
-        kind,
-        text: text.into(),
-        ..t.clone()
-    }
+    Tok { kind, text: text.into(), ..t.clone() }
 }
 
 /// The outcome of looking for a function-like macro's arguments.
 enum Call {
     /// Arguments (one list per parameter), the closing `)`, and the doubt of skipped marks.
-    Made {
-        args: Vec<Vec<Tok>>,
-        rparen: Tok,
-        doubt: Option<Rc<Doubt>>,
-    },
+    Made { args: Vec<Vec<Tok>>, rparen: Tok, doubt: Option<Rc<Doubt>> },
     /// No `(` follows, or the call is malformed (reported): the name stays as it is.
     NotMade,
 }
@@ -217,8 +186,7 @@ fn collect_args<S: Source>(src: &mut S, name: &Tok, mac: &Macro) -> Call {
     let mut depth = 0usize;
     let rparen = loop {
         let Some(tok) = src.next_tok() else {
-            src.env()
-                .problem(name, format!("unterminated argument list invoking macro `{}`", name.text));
+            src.env().problem(name, format!("unterminated argument list invoking macro `{}`", name.text));
             return Call::NotMade;
         };
         if tok.kind == Kind::Mark {
@@ -266,10 +234,7 @@ fn substitute(env: &mut Env<'_>, mac: &Macro, name: &Tok, args: &[Vec<Tok>], hid
         }
     };
     let arg = |j: usize| args.get(j).map_or(&[][..], Vec::as_slice);
-    let from_body = |t: &Tok| Tok {
-        line: name.line,
-        ..t.clone()
-    };
+    let from_body = |t: &Tok| Tok { line: name.line, ..t.clone() };
     let mut expanded: Vec<Option<Vec<Tok>>> = vec![None; args.len()];
     let mut out: Vec<Tok> = Vec::with_capacity(body.len());
     // The left operand of a coming `##` is an empty argument (a placemarker).
@@ -279,10 +244,7 @@ fn substitute(env: &mut Env<'_>, mac: &Macro, name: &Tok, args: &[Vec<Tok>], hid
         let next = body.get(i + 1);
         if mac.params.is_some() && t.is("#") {
             if let Some(j) = next.and_then(param) {
-                out.push(Tok {
-                    space: t.space,
-                    ..stringize(arg(j), name.line)
-                });
+                out.push(Tok { space: t.space, ..stringize(arg(j), name.line) });
                 lhs_empty = false;
                 i += 2;
                 continue;
@@ -366,19 +328,10 @@ fn paste(env: &mut Env<'_>, lhs: Tok, rhs: Tok) -> Vec<Tok> {
     };
     let doubt = merge(&lhs.doubt, &rhs.doubt);
     match glued {
-        Some(kind) => vec![Tok {
-            kind,
-            text: text.into(),
-            hide: hide_intersection(&lhs.hide, &rhs.hide),
-            doubt,
-            ..lhs
-        }],
+        Some(kind) => vec![Tok { kind, text: text.into(), hide: hide_intersection(&lhs.hide, &rhs.hide), doubt, ..lhs }],
         None => {
             let at = Tok { doubt, ..lhs.clone() };
-            env.problem(
-                &at,
-                format!("pasting `{}` and `{}` does not give a valid token", lhs.text, rhs.text),
-            );
+            env.problem(&at, format!("pasting `{}` and `{}` does not give a valid token", lhs.text, rhs.text));
             vec![lhs, rhs]
         }
     }
@@ -399,10 +352,7 @@ fn stringize(arg: &[Tok], line: u32) -> Tok {
     }
     s.push('"');
     let doubt = arg.iter().fold(None, |d, t| merge(&d, &t.doubt));
-    Tok {
-        doubt,
-        ..Tok::new(Kind::Str, &s, line)
-    }
+    Tok { doubt, ..Tok::new(Kind::Str, &s, line) }
 }
 
 /// `\` and `"` escaped for a string literal.

@@ -93,12 +93,7 @@ pub(super) fn evaluate(tokens: &[Tok], defined: &dyn Fn(&str) -> Defined) -> Res
     if toks.is_empty() {
         return Err("#if with no expression".into());
     }
-    let mut p = Parser {
-        toks: &toks,
-        pos: 0,
-        depth: 0,
-        defined,
-    };
+    let mut p = Parser { toks: &toks, pos: 0, depth: 0, defined };
     let v = p.comma(&Live::Yes)?;
     if let Some(t) = p.peek() {
         return Err(format!("unexpected `{}` in #if expression", t.text));
@@ -223,10 +218,7 @@ impl<'t> Parser<'t> {
             self.depth -= 1;
             return Ok(match v {
                 V::K(n) => V::K(match &*t.text {
-                    "-" => Num {
-                        v: n.v.wrapping_neg(),
-                        ..n
-                    },
+                    "-" => Num { v: n.v.wrapping_neg(), ..n },
                     "~" => Num { v: !n.v, ..n },
                     "!" => Num::bool(n.v == 0),
                     _ => n,
@@ -307,10 +299,7 @@ impl<'t> Parser<'t> {
 
 /// `c ? a : b` once all three are read.
 fn pick(c: V, a: V, b: V) -> V {
-    let unify = |x: Num, y: Num| Num {
-        v: x.v,
-        unsigned: x.unsigned || y.unsigned,
-    };
+    let unify = |x: Num, y: Num| Num { v: x.v, unsigned: x.unsigned || y.unsigned };
     match (c, a, b) {
         (V::K(c), V::K(a), V::K(b)) => V::K(if c.v != 0 { unify(a, b) } else { unify(b, a) }),
         (V::K(c), a, b) => {
@@ -349,12 +338,7 @@ fn arithmetic(op: &str, a: Num, b: Num) -> Result<Num, String> {
     let num = |v: i64| Num { v, unsigned };
     Ok(match op {
         "*" => num(x.wrapping_mul(y)),
-        "/" | "%" if y == 0 => {
-            return Err(format!(
-                "{} by zero in #if expression",
-                if op == "/" { "division" } else { "remainder" }
-            ))
-        }
+        "/" | "%" if y == 0 => return Err(format!("{} by zero in #if expression", if op == "/" { "division" } else { "remainder" })),
         "/" if unsigned => num((ux / uy) as i64),
         "/" => num(x.wrapping_div(y)),
         "%" if unsigned => num((ux % uy) as i64),
@@ -422,10 +406,7 @@ fn parse_int(text: &str) -> Result<Num, String> {
         });
     }
     let v = u64::from_str_radix(body, radix).map_err(|_| format!("integer constant `{text}` is too large"))?;
-    Ok(Num {
-        v: v as i64,
-        unsigned: suffix.contains('u') || v > i64::MAX as u64,
-    })
+    Ok(Num { v: v as i64, unsigned: suffix.contains('u') || v > i64::MAX as u64 })
 }
 
 /// A character constant (`'a'`, `'\n'`, `'\x41'`, `'\101'`), as a signed char.

@@ -127,7 +127,8 @@ impl State<'_> {
 
     fn resolve(&self, from: &Path, name: &str, angled: bool) -> (Option<PathBuf>, Vec<PathBuf>) {
         let here = from.parent().map(Path::to_path_buf).unwrap_or_default();
-        let dirs: Vec<PathBuf> = if angled { self.include_dirs.to_vec() } else { std::iter::once(here).chain(self.include_dirs.iter().cloned()).collect() };
+        let dirs: Vec<PathBuf> =
+            if angled { self.include_dirs.to_vec() } else { std::iter::once(here).chain(self.include_dirs.iter().cloned()).collect() };
         let found = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file());
         (found, dirs)
     }
@@ -152,7 +153,10 @@ impl State<'_> {
                 continue;
             };
             let trimmed = code.trim_start();
-            if trimmed.starts_with('#') && trimmed[1..].trim_start().starts_with("pragma") && trimmed.split_whitespace().any(|w| w == "once") {
+            if trimmed.starts_with('#')
+                && trimmed[1..].trim_start().starts_with("pragma")
+                && trimmed.split_whitespace().any(|w| w == "once")
+            {
                 pragma_once = true;
                 continue;
             }
@@ -284,7 +288,10 @@ mod tests {
 
     #[test]
     fn a_missing_include_under_a_conditional_is_kept() {
-        let d = dir(&[("k.cl", "#ifdef __ANDROID__\n#include <android.h>\n#endif\n/* #include \"gone.h\" */\n// #include \"gone.h\"\nkernel void k() {}\n")]);
+        let d = dir(&[(
+            "k.cl",
+            "#ifdef __ANDROID__\n#include <android.h>\n#endif\n/* #include \"gone.h\" */\n// #include \"gone.h\"\nkernel void k() {}\n",
+        )]);
         let e = expand(&d.path().join("k.cl"), d.path(), &[]).unwrap();
         assert!(e.text.contains("#include <android.h>"));
         assert_eq!(e.kept.len(), 1, "{:?}", e.kept);

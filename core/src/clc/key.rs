@@ -48,13 +48,7 @@ pub fn token_hash(source: &str) -> Hash128 {
                 d.end(&mut h);
             }
             if t.kind == Kind::Punct && t.text == "#" {
-                directive = Some(Directive {
-                    hash: t,
-                    len: 0,
-                    skip: false,
-                    define: false,
-                    lines,
-                });
+                directive = Some(Directive { hash: t, len: 0, skip: false, define: false, lines });
                 continue;
             }
         }
@@ -130,7 +124,5 @@ fn uses_line_macros(spliced: &Spliced<'_>) -> bool {
     if !text.contains("__LINE__") && !text.contains("__FILE__") {
         return false;
     }
-    spliced
-        .lexer()
-        .any(|t| t.kind == Kind::Ident && (t.text == "__LINE__" || t.text == "__FILE__"))
+    spliced.lexer().any(|t| t.kind == Kind::Ident && (t.text == "__LINE__" || t.text == "__FILE__"))
 }

@@ -41,10 +41,7 @@ impl<'a> Spliced<'a> {
     /// Removes every `\` + newline (`\n` or `\r\n`); borrows when there is none.
     pub fn new(source: &'a str) -> Self {
         if !source.contains("\\\n") && !source.contains("\\\r\n") {
-            return Spliced {
-                text: Cow::Borrowed(source),
-                splices: Vec::new(),
-            };
+            return Spliced { text: Cow::Borrowed(source), splices: Vec::new() };
         }
         let mut text = String::with_capacity(source.len());
         let mut splices = Vec::new();
@@ -62,10 +59,7 @@ impl<'a> Spliced<'a> {
             }
         }
         text.push_str(rest);
-        Spliced {
-            text: Cow::Owned(text),
-            splices,
-        }
+        Spliced { text: Cow::Owned(text), splices }
     }
 
     /// The text without splices.
@@ -152,16 +146,8 @@ impl<'a> Lexer<'a> {
                     self.pos + 1
                 }
                 (b' ' | b'\t' | b'\r' | 0x0b | 0x0c, _) => self.pos + 1,
-                (b'/', b'/') => self
-                    .text
-                    .get(self.pos..)
-                    .and_then(|r| r.find('\n'))
-                    .map_or(self.text.len(), |e| self.pos + e),
-                (b'/', b'*') => self
-                    .text
-                    .get(self.pos + 2..)
-                    .and_then(|r| r.find("*/"))
-                    .map_or(self.text.len(), |e| self.pos + 4 + e),
+                (b'/', b'/') => self.text.get(self.pos..).and_then(|r| r.find('\n')).map_or(self.text.len(), |e| self.pos + e),
+                (b'/', b'*') => self.text.get(self.pos + 2..).and_then(|r| r.find("*/")).map_or(self.text.len(), |e| self.pos + 4 + e),
                 _ => return None,
             };
             let start = self.pos;
@@ -178,13 +164,7 @@ impl<'a> Lexer<'a> {
 
     fn make(&mut self, kind: Kind, start: usize, text: &'a str) -> RawTok<'a> {
         self.sync_line(start);
-        let t = RawTok {
-            kind,
-            text,
-            line: self.line,
-            space: self.space,
-            line_start: self.line_start && kind != Kind::Comment,
-        };
+        let t = RawTok { kind, text, line: self.line, space: self.space, line_start: self.line_start && kind != Kind::Comment };
         if kind != Kind::Comment {
             self.line_start = false;
             self.space = false;
@@ -267,9 +247,7 @@ impl<'a> Iterator for Lexer<'a> {
         }
         let (end, kind) = self.token_end(start);
         // A multi-byte character split by a bad end would not be a char boundary: take it whole.
-        let end = (end..=self.text.len())
-            .find(|&e| self.text.is_char_boundary(e))
-            .unwrap_or(self.text.len());
+        let end = (end..=self.text.len()).find(|&e| self.text.is_char_boundary(e)).unwrap_or(self.text.len());
         let text = self.text.get(start..end).unwrap_or_default();
         self.pos = end.max(start + 1).min(self.text.len());
         Some(self.make(kind, start, text))
@@ -277,9 +255,8 @@ impl<'a> Iterator for Lexer<'a> {
 }
 
 const PUNCT3: [&[u8]; 3] = [b"...", b"<<=", b">>="];
-const PUNCT2: [&[u8]; 19] = [
-    b"->", b"++", b"--", b"&&", b"||", b"<=", b">=", b"==", b"!=", b"+=", b"-=", b"*=", b"/=", b"%=", b"&=", b"|=", b"^=", b"<<", b">>",
-];
+const PUNCT2: [&[u8]; 19] =
+    [b"->", b"++", b"--", b"&&", b"||", b"<=", b">=", b"==", b"!=", b"+=", b"-=", b"*=", b"/=", b"%=", b"&=", b"|=", b"^=", b"<<", b">>"];
 
 /// Length of the punctuator at the start of `s` (maximal munch), if it starts with one.
 fn punct_len(s: &[u8]) -> Option<usize> {

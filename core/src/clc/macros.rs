@@ -76,13 +76,7 @@ pub(super) struct Macro {
 
 impl Macro {
     fn object(body: Vec<Tok>) -> Macro {
-        Macro {
-            params: None,
-            variadic: false,
-            body,
-            doubt: None,
-            builtin: None,
-        }
+        Macro { params: None, variadic: false, body, doubt: None, builtin: None }
     }
 
     /// Whether two definitions are the same (same parameters, same tokens and spacing).
@@ -91,12 +85,7 @@ impl Macro {
             && self.variadic == other.variadic
             && self.builtin == other.builtin
             && self.body.len() == other.body.len()
-            && self
-                .body
-                .iter()
-                .zip(&other.body)
-                .enumerate()
-                .all(|(i, (a, b))| a.text == b.text && (a.space == b.space || i == 0))
+            && self.body.iter().zip(&other.body).enumerate().all(|(i, (a, b))| a.text == b.text && (a.space == b.space || i == 0))
     }
 
     /// Index of parameter `name`.
@@ -134,13 +123,7 @@ impl Macros {
             m.define_from_option(name, value);
         }
         for (name, builtin) in [("__LINE__", Builtin::Line), ("__FILE__", Builtin::File)] {
-            m.map.insert(
-                name.into(),
-                Rc::new(Macro {
-                    builtin: Some(builtin),
-                    ..Macro::object(Vec::new())
-                }),
-            );
+            m.map.insert(name.into(), Rc::new(Macro { builtin: Some(builtin), ..Macro::object(Vec::new()) }));
         }
         let mut words = options.split_whitespace();
         while let Some(w) = words.next() {
@@ -204,10 +187,7 @@ impl Macros {
                 Some(old) if old.same_as(&mac) => return,
                 Some(old) => {
                     let hidden = old.doubt.as_ref().is_some_and(|d| d.hidden) || !self.harmless(old);
-                    mac.doubt = Some(Rc::new(Doubt {
-                        cause: region.cause.clone(),
-                        hidden,
-                    }));
+                    mac.doubt = Some(Rc::new(Doubt { cause: region.cause.clone(), hidden }));
                 }
                 None => mac.doubt = Some(region.clone()),
             }
@@ -227,10 +207,7 @@ impl Macros {
                 return false;
             }
         }
-        let ends_in_call = lost
-            .body
-            .last()
-            .is_some_and(|t| self.map.get(&t.text).is_some_and(|m| m.params.is_some()));
+        let ends_in_call = lost.body.last().is_some_and(|t| self.map.get(&t.text).is_some_and(|m| m.params.is_some()));
         if depth != 0 || ends_in_call {
             return false;
         }
@@ -274,11 +251,7 @@ fn cl_std_version(v: &str) -> Option<u32> {
 /// Tokens of a piece of text (an option value), certain, on line 0.
 pub(super) fn line_tokens(text: &str) -> Vec<Tok> {
     let spliced = Spliced::new(text);
-    spliced
-        .lexer()
-        .map(|raw| Tok::from_raw(&raw, &None))
-        .map(|t| Tok { line: 0, ..t })
-        .collect()
+    spliced.lexer().map(|raw| Tok::from_raw(&raw, &None)).map(|t| Tok { line: 0, ..t }).collect()
 }
 
 /// Parses the tokens after `#define`: the name, then `(params)` directly attached for a
@@ -296,13 +269,7 @@ pub(super) fn parse_define(toks: &[Tok]) -> Result<(Rc<str>, Macro), String> {
     if let Some(first) = body.first_mut() {
         first.space = false;
     }
-    let mac = Macro {
-        params,
-        variadic,
-        body,
-        doubt: None,
-        builtin: None,
-    };
+    let mac = Macro { params, variadic, body, doubt: None, builtin: None };
     check_body(&mac)?;
     Ok((name.text.clone(), mac))
 }
@@ -351,12 +318,7 @@ fn check_body(mac: &Macro) -> Result<(), String> {
     }
     if mac.params.is_some() {
         for (i, t) in mac.body.iter().enumerate() {
-            if t.is("#")
-                && !mac
-                    .body
-                    .get(i + 1)
-                    .is_some_and(|p| p.kind == Kind::Ident && mac.param(&p.text).is_some())
-            {
+            if t.is("#") && !mac.body.get(i + 1).is_some_and(|p| p.kind == Kind::Ident && mac.param(&p.text).is_some()) {
                 return Err("`#` is not followed by a macro parameter".into());
             }
         }

@@ -100,12 +100,7 @@ pub struct Reading {
 pub fn read(source: &str, options: &str) -> Reading {
     let pre = preprocess(source, options);
     let found = signature::scan(&pre.tokens);
-    Reading {
-        kernels: found.kernels,
-        errors: pre.errors,
-        notes: pre.notes,
-        typedefs: found.typedefs,
-    }
+    Reading { kernels: found.kernels, errors: pre.errors, notes: pre.notes, typedefs: found.typedefs }
 }
 
 /// Kernel names only, in order (what the build uses to list a program's kernels when there is no device).

@@ -128,13 +128,7 @@ impl Source for Pp<'_> {
     }
 
     fn env(&mut self) -> Env<'_> {
-        Env {
-            macros: &self.macros,
-            lines: &self.lines,
-            problems: &mut self.problems,
-            budget: &mut self.budget,
-            depth: 0,
-        }
+        Env { macros: &self.macros, lines: &self.lines, problems: &mut self.problems, budget: &mut self.budget, depth: 0 }
     }
 }
 
@@ -183,12 +177,7 @@ impl<'a> Pp<'a> {
                 Some(d) => notes.push(format!("{at}: {} (in code that depends on `{}`)", p.message, d.cause)),
             }
         }
-        Preprocessed {
-            tokens: self.out,
-            errors,
-            notes,
-            lines: self.lines,
-        }
+        Preprocessed { tokens: self.out, errors, notes, lines: self.lines }
     }
 
     fn active(&self) -> bool {
@@ -200,12 +189,7 @@ impl<'a> Pp<'a> {
     }
 
     fn problem(&mut self, line: u32, message: String, doubt: Option<Rc<Doubt>>) {
-        self.problems.push(Problem {
-            line,
-            message,
-            doubt,
-            note: false,
-        });
+        self.problems.push(Problem { line, message, doubt, note: false });
     }
 
     /// The rest of the current line.
@@ -245,14 +229,7 @@ impl<'a> Pp<'a> {
             "error" => self.problem(line, format!("#error {}", spelling(&rest)), doubt),
             "warning" => self.notes_only(line, format!("#warning {}", spelling(&rest))),
             "include" | "include_next" | "import" => {
-                self.notes_only(
-                    line,
-                    format!(
-                        "#{} {} ignored (includes must be expanded before reading)",
-                        name.text,
-                        spelling(&rest)
-                    ),
-                );
+                self.notes_only(line, format!("#{} {} ignored (includes must be expanded before reading)", name.text, spelling(&rest)));
             }
             "pragma" | "ident" | "sccs" | "assert" | "unassert" => {}
             _ if name.kind == Kind::Number => {
@@ -267,31 +244,20 @@ impl<'a> Pp<'a> {
     /// A note whatever the region's certainty.
     fn notes_only(&mut self, line: u32, message: String) {
         let doubt = self.region_doubt();
-        self.problems.push(Problem {
-            line,
-            message,
-            doubt,
-            note: true,
-        });
+        self.problems.push(Problem { line, message, doubt, note: true });
     }
 
     /// `#line N "file"` (and GNU `# N "file"`), honoured in every region: the include
     /// expander writes them whatever the conditionals around an include.
     fn line_marker(&mut self, rest: &[Tok], line: u32) {
-        let number = rest
-            .first()
-            .filter(|t| t.kind == Kind::Number)
-            .and_then(|t| t.text.parse::<u32>().ok());
+        let number = rest.first().filter(|t| t.kind == Kind::Number).and_then(|t| t.text.parse::<u32>().ok());
         let Some(number) = number else {
             if self.active() {
                 self.notes_only(line, format!("#line {} ignored (not a line number)", spelling(rest)));
             }
             return;
         };
-        let file = rest
-            .get(1)
-            .filter(|t| t.kind == Kind::Str)
-            .and_then(|t| t.text.strip_prefix('"')?.strip_suffix('"').map(Rc::from));
+        let file = rest.get(1).filter(|t| t.kind == Kind::Str).and_then(|t| t.text.strip_prefix('"')?.strip_suffix('"').map(Rc::from));
         self.lines.mark(line, number, file);
     }
 
@@ -299,16 +265,7 @@ impl<'a> Pp<'a> {
     fn open(&mut self, kind: &str, rest: &[Tok], line: u32) {
         let parent_active = self.active();
         let parent_doubt = if parent_active { self.region_doubt() } else { None };
-        let mut frame = Frame {
-            parent_active,
-            parent_doubt,
-            active: false,
-            doubt: None,
-            done: false,
-            maybe: None,
-            seen_else: false,
-            line,
-        };
+        let mut frame = Frame { parent_active, parent_doubt, active: false, doubt: None, done: false, maybe: None, seen_else: false, line };
         if parent_active {
             let c = self.condition(kind, rest, line, frame.reach_doubt());
             frame.enter(c);
@@ -390,12 +347,7 @@ fn replace_defined(macros: &Macros, toks: &[Tok]) -> Result<Vec<Tok>, String> {
             Defined::No => ("0", None),
             Defined::Maybe(d) => ("0", Some(d)),
         };
-        out.push(Tok {
-            kind: Kind::Number,
-            text: text.into(),
-            doubt,
-            ..t.clone()
-        });
+        out.push(Tok { kind: Kind::Number, text: text.into(), doubt, ..t.clone() });
         i += used;
     }
     Ok(out)

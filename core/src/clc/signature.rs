@@ -54,16 +54,9 @@ pub(super) fn scan(toks: &[Tok]) -> Found {
     }
     let typedefs = typedefs
         .into_iter()
-        .filter_map(|(name, d)| {
-            d.ok()
-                .filter(|d| d.doubt.is_none() && d.stars == 0 && d.space.is_none())
-                .map(|d| (name, d.base))
-        })
+        .filter_map(|(name, d)| d.ok().filter(|d| d.doubt.is_none() && d.stars == 0 && d.space.is_none()).map(|d| (name, d.base)))
         .collect();
-    Found {
-        kernels: merge_declarations(decls),
-        typedefs,
-    }
+    Found { kernels: merge_declarations(decls), typedefs }
 }
 
 /// `typedef ... NAME;` starting at `at`; returns the index after the `;`.
@@ -82,25 +75,14 @@ fn typedef(toks: &[Tok], at: usize, typedefs: &mut Typedefs) -> usize {
     }
     let body = toks.get(at + 1..end).unwrap_or_default();
     let doubt = body.iter().find_map(|t| t.any_doubt().cloned());
-    let parsed = parse_decl(body, typedefs).map(|d| Decl {
-        doubt: merge(&d.doubt, &doubt),
-        ..d
-    });
+    let parsed = parse_decl(body, typedefs).map(|d| Decl { doubt: merge(&d.doubt, &doubt), ..d });
     let name = match &parsed {
         Ok(d) => d.name.clone(),
         Err(_) => body.iter().rev().find(|t| t.is_ident()).map(|t| t.text.to_string()),
     };
     if let Some(name) = name {
-        let parsed = parsed.map(|d| {
-            if d.base == "struct" || d.base == "union" {
-                Decl {
-                    base: format!("{} {name}", d.base),
-                    ..d
-                }
-            } else {
-                d
-            }
-        });
+        let parsed =
+            parsed.map(|d| if d.base == "struct" || d.base == "union" { Decl { base: format!("{} {name}", d.base), ..d } } else { d });
         typedefs.insert(name, parsed);
     }
     // Skip further declarators of the same typedef (`typedef float a, *b;`).
@@ -151,11 +133,7 @@ fn kernel(toks: &[Tok], k: usize, typedefs: &Typedefs) -> Option<(Declaration, u
         after = end;
     }
     let name = name_tok.text.to_string();
-    let existence = head
-        .iter()
-        .copied()
-        .chain(toks.get(open))
-        .find_map(|t| t.doubt.as_ref().or(t.hidden_doubt()).cloned());
+    let existence = head.iter().copied().chain(toks.get(open)).find_map(|t| t.doubt.as_ref().or(t.hidden_doubt()).cloned());
     let result = match &existence {
         Some(d) => Err(format!("declared under a conditional that depends on the device (`{}`)", d.cause)),
         None => signature(toks, &head, (open, close), &attrs, typedefs).map(|(params, reqd)| KernelInfo {
@@ -165,15 +143,7 @@ fn kernel(toks: &[Tok], k: usize, typedefs: &Typedefs) -> Option<(Declaration, u
         }),
     };
     let definition = toks.get(after).is_some_and(|t| t.is("{"));
-    Some((
-        Declaration {
-            name,
-            result,
-            definition,
-            existence,
-        },
-        after,
-    ))
+    Some((Declaration { name, result, definition, existence }, after))
 }
 
 fn is_attribute(t: &Tok) -> bool {
@@ -182,11 +152,7 @@ fn is_attribute(t: &Tok) -> bool {
 
 /// Parameters and required work-group size of a kernel whose existence is certain.
 fn signature(toks: &[Tok], head: &[&Tok], (open, close): (usize, usize), attrs: &[(usize, usize)], typedefs: &Typedefs) -> ParamsAndSize {
-    let returns: Vec<&str> = head
-        .iter()
-        .map(|t| &*t.text)
-        .filter(|w| !matches!(*w, "__kernel" | "kernel"))
-        .collect();
+    let returns: Vec<&str> = head.iter().map(|t| &*t.text).filter(|w| !matches!(*w, "__kernel" | "kernel")).collect();
     if returns.len() != 2 || returns.first() != Some(&"void") {
         let shown = returns.get(..returns.len().saturating_sub(1)).unwrap_or_default().join(" ");
         return Err(format!("kernels must return `void` (found `{shown}`)"));
@@ -235,10 +201,7 @@ fn params(toks: &[Tok], from: usize, to: usize, typedefs: &Typedefs) -> Result<V
 /// Parameter `n` (1-based) from its tokens.
 fn param<'t>(toks: &[Tok], with_sep: impl Iterator<Item = &'t Tok>, n: usize, typedefs: &Typedefs) -> Result<ParamInfo, String> {
     // The name is the last identifier, unless the parameter is unnamed (ends with its type).
-    let last = toks
-        .iter()
-        .rev()
-        .find(|t| !t.is("*") && !t.is("const") && !t.is("restrict") && !t.is("volatile"));
+    let last = toks.iter().rev().find(|t| !t.is("*") && !t.is("const") && !t.is("restrict") && !t.is("volatile"));
     let label = match last.filter(|t| t.is_ident() && !is_type_name(&t.text)) {
         Some(name) => format!("parameter {n} (`{}`)", name.text),
         None => format!("parameter {n}"),
@@ -301,25 +264,15 @@ fn attribute_group(group: &[Tok]) -> Result<Option<[usize; 3]>, String> {
     let mut reqd = None;
     let mut i = 0;
     while let Some(t) = list.get(i) {
-        let end = if list.get(i + 1).is_some_and(|n| n.is("(")) {
-            skip_group(list, i + 1).unwrap_or(list.len())
-        } else {
-            i + 1
-        };
+        let end = if list.get(i + 1).is_some_and(|n| n.is("(")) { skip_group(list, i + 1).unwrap_or(list.len()) } else { i + 1 };
         let attr = list.get(i..end).unwrap_or_default();
         if t.is("reqd_work_group_size") || t.is("__reqd_work_group_size__") {
             if let Some(d) = attr.iter().find_map(|t| t.any_doubt().cloned()) {
-                return Err(format!(
-                    "reqd_work_group_size depends on `{}`, which depends on the device",
-                    d.cause
-                ));
+                return Err(format!("reqd_work_group_size depends on `{}`, which depends on the device", d.cause));
             }
             reqd = Some(work_group_size(attr.get(2..attr.len().saturating_sub(1)).unwrap_or_default())?);
         } else if let Some(d) = attr.iter().find_map(|t| t.hidden_doubt().cloned()) {
-            return Err(format!(
-                "the kernel's attributes depend on `{}`, which depends on the device",
-                d.cause
-            ));
+            return Err(format!("the kernel's attributes depend on `{}`, which depends on the device", d.cause));
         }
         i = end + usize::from(list.get(end).is_some_and(|t| t.is(",")));
     }
@@ -361,10 +314,7 @@ fn merge_declarations(decls: Vec<Declaration>) -> Vec<(String, Result<KernelInfo
             group.push(d);
         }
     }
-    groups
-        .iter()
-        .filter_map(|all| Some((all.first()?.name.clone(), merged(all))))
-        .collect()
+    groups.iter().filter_map(|all| Some((all.first()?.name.clone(), merged(all)))).collect()
 }
 
 fn merged(all: &[&Declaration]) -> Result<KernelInfo, String> {

@@ -21,10 +21,7 @@ pub struct Doubt {
 impl Doubt {
     /// A doubt caused by `cause`.
     pub(super) fn new(cause: &str) -> Rc<Doubt> {
-        Rc::new(Doubt {
-            cause: cause.into(),
-            hidden: false,
-        })
+        Rc::new(Doubt { cause: cause.into(), hidden: false })
     }
 }
 
@@ -65,28 +62,12 @@ pub struct Tok {
 impl Tok {
     /// A token read from the input, with the doubt of the region it is in.
     pub(super) fn from_raw(raw: &RawTok<'_>, doubt: &Option<Rc<Doubt>>) -> Tok {
-        Tok {
-            kind: raw.kind,
-            text: raw.text.into(),
-            line: raw.line,
-            space: raw.space,
-            doubt: doubt.clone(),
-            before: None,
-            hide: None,
-        }
+        Tok { kind: raw.kind, text: raw.text.into(), line: raw.line, space: raw.space, doubt: doubt.clone(), before: None, hide: None }
     }
 
     /// A new token (no hide set, certain).
     pub(super) fn new(kind: Kind, text: &str, line: u32) -> Tok {
-        Tok {
-            kind,
-            text: text.into(),
-            line,
-            space: false,
-            doubt: None,
-            before: None,
-            hide: None,
-        }
+        Tok { kind, text: text.into(), line, space: false, doubt: None, before: None, hide: None }
     }
 
     /// Whether the token is the same on every device.

@@ -433,11 +433,7 @@ impl ParamType {
     /// or a `write_only` / `read_write` image).
     pub fn is_output(&self) -> bool {
         match self {
-            ParamType::Pointer {
-                space: AddressSpace::Global,
-                is_const,
-                ..
-            } => !is_const,
+            ParamType::Pointer { space: AddressSpace::Global, is_const, .. } => !is_const,
             ParamType::Image { access, .. } => matches!(access, AccessQualifier::WriteOnly | AccessQualifier::ReadWrite),
             _ => false,
         }
@@ -470,11 +466,7 @@ pub fn classify(p: &ParamInfo) -> Result<ParamType, String> {
         return Ok(ParamType::Pointer { space, elem, is_const, any_elem });
     }
     if let Some(kind) = ImageKind::from_cl_name(&base) {
-        let access = if p.access == AccessQualifier::None {
-            AccessQualifier::ReadOnly
-        } else {
-            p.access
-        };
+        let access = if p.access == AccessQualifier::None { AccessQualifier::ReadOnly } else { p.access };
         return Ok(ParamType::Image { kind, access });
     }
     if base == "sampler_t" {
@@ -484,10 +476,7 @@ pub fn classify(p: &ParamInfo) -> Result<ParamType, String> {
         return Err(format!("`{shown}`: this image type is not supported by clbake's typed calls"));
     }
     if p.address != AddressQualifier::Private {
-        return Err(format!(
-            "`{shown}`: a by-value argument must be in the private address space, not {:?}",
-            p.address
-        ));
+        return Err(format!("`{shown}`: a by-value argument must be in the private address space, not {:?}", p.address));
     }
     value_type(&base, &shown).map(ParamType::Value)
 }
@@ -510,11 +499,8 @@ fn value_type(base: &str, shown: &str) -> Result<ValueType, String> {
 /// `const float*`) as (base name in OpenCL spelling, number of `*`).
 pub fn normalize_type_name(name: &str) -> Result<(String, usize), String> {
     let stars = name.matches('*').count();
-    let words: Vec<&str> = name
-        .split(|c: char| c == '*' || c.is_whitespace())
-        .filter(|w| !w.is_empty())
-        .filter(|w| !is_qualifier_word(w))
-        .collect();
+    let words: Vec<&str> =
+        name.split(|c: char| c == '*' || c.is_whitespace()).filter(|w| !w.is_empty()).filter(|w| !is_qualifier_word(w)).collect();
     let base = match words.as_slice() {
         [] => return Err(format!("`{name}`: no type")),
         [tag @ ("struct" | "union" | "enum"), rest @ ..] => format!("{tag} {}", rest.join(" ")),
@@ -544,10 +530,7 @@ fn is_qualifier_word(w: &str) -> bool {
 
 /// Whether `w` is a C keyword that takes part in a basic type name.
 pub(super) fn is_type_keyword(w: &str) -> bool {
-    matches!(
-        w,
-        "void" | "bool" | "char" | "short" | "int" | "long" | "float" | "double" | "half" | "signed" | "unsigned"
-    )
+    matches!(w, "void" | "bool" | "char" | "short" | "int" | "long" | "float" | "double" | "half" | "signed" | "unsigned")
 }
 
 /// The OpenCL spelling of a basic type written with keywords: `unsigned char` → `uchar`,
@@ -555,11 +538,7 @@ pub(super) fn is_type_keyword(w: &str) -> bool {
 pub(super) fn keyword_type_name(words: &[&str]) -> Result<String, String> {
     let count = |k: &str| words.iter().filter(|w| **w == k).count();
     let (unsigned, signed) = (count("unsigned"), count("signed"));
-    let sized: Vec<&str> = words
-        .iter()
-        .copied()
-        .filter(|w| !matches!(*w, "unsigned" | "signed" | "int"))
-        .collect();
+    let sized: Vec<&str> = words.iter().copied().filter(|w| !matches!(*w, "unsigned" | "signed" | "int")).collect();
     let bad = || format!("`{}` is not an OpenCL C type", words.join(" "));
     if unsigned + signed > 1 || count("int") > 1 || words.iter().any(|w| !is_type_keyword(w)) {
         return Err(bad());

@@ -111,7 +111,18 @@ pub(crate) fn read_binary<'a>(c: &mut Cursor<'a>, payload: &'a [u8], strict: boo
     }
     check_size("binary", uncompressed_len)?;
     let compressed = payload_slice(payload, payload_offset, compressed_len, "binary payload")?;
-    Ok(BinaryEntry { program, program_key, fingerprint_hash, uncompressed_len, compressed_len, checksum, payload_offset, compressed, fp_raw, checks_raw })
+    Ok(BinaryEntry {
+        program,
+        program_key,
+        fingerprint_hash,
+        uncompressed_len,
+        compressed_len,
+        checksum,
+        payload_offset,
+        compressed,
+        fp_raw,
+        checks_raw,
+    })
 }
 
 /// The fields of a binary record other than its payload placement.
@@ -164,7 +175,15 @@ mod tests {
         let checks = encode_checks(&[]);
         let h = Hash128::default();
         let mut v = Vec::new();
-        let f = BinaryFields { program: 0, program_key: &h, fingerprint_hash: &h, uncompressed_len: 0, checksum: &h, fp_raw: &fp, checks_raw: &checks };
+        let f = BinaryFields {
+            program: 0,
+            program_key: &h,
+            fingerprint_hash: &h,
+            uncompressed_len: 0,
+            checksum: &h,
+            fp_raw: &fp,
+            checks_raw: &checks,
+        };
         write_binary(&mut v, &f, 0, 0);
         assert_eq!(v.len() as u64, MIN_BINARY_RECORD);
     }

@@ -17,17 +17,9 @@ thread_local! {
 }
 
 /// Decompresses the zstd frame(s) in `src`, which must produce exactly `expected` bytes.
-pub(crate) fn decompress_exact(
-    what: &'static str,
-    src: &[u8],
-    expected: u64,
-) -> Result<Vec<u8>, FormatError> {
+pub(crate) fn decompress_exact(what: &'static str, src: &[u8], expected: u64) -> Result<Vec<u8>, FormatError> {
     if expected > MAX_UNCOMPRESSED {
-        return Err(FormatError::TooLarge {
-            what,
-            value: expected,
-            limit: MAX_UNCOMPRESSED,
-        });
+        return Err(FormatError::TooLarge { what, value: expected, limit: MAX_UNCOMPRESSED });
     }
     let capacity = expected as usize; // <= 1 GiB: fits any usize of 32 bits or more
     let map = |source| FormatError::Decompress { what, source };
@@ -40,16 +32,10 @@ pub(crate) fn decompress_exact(
             d.decompress(src, capacity).map_err(map)
         }
         // Re-entered on this thread (not expected): use a fresh context.
-        Err(_) => zstd::bulk::Decompressor::new()
-            .and_then(|mut d| d.decompress(src, capacity))
-            .map_err(map),
+        Err(_) => zstd::bulk::Decompressor::new().and_then(|mut d| d.decompress(src, capacity)).map_err(map),
     })?;
     if out.len() as u64 != expected {
-        return Err(FormatError::LengthMismatch {
-            what,
-            expected,
-            found: out.len() as u64,
-        });
+        return Err(FormatError::LengthMismatch { what, expected, found: out.len() as u64 });
     }
     Ok(out)
 }
@@ -65,10 +51,7 @@ impl Compressor {
     /// A compressor at `level`, clamped to the range zstd supports.
     pub(crate) fn new(level: i32) -> Self {
         let range = zstd::compression_level_range();
-        Compressor {
-            level: level.clamp(*range.start(), *range.end()),
-            ctx: None,
-        }
+        Compressor { level: level.clamp(*range.start(), *range.end()), ctx: None }
     }
 
     /// The (clamped) compression level.
@@ -96,9 +79,7 @@ impl Compressor {
 
 impl std::fmt::Debug for Compressor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Compressor")
-            .field("level", &self.level)
-            .finish()
+        f.debug_struct("Compressor").field("level", &self.level).finish()
     }
 }
 
@@ -118,36 +99,14 @@ mod tests {
     #[test]
     fn output_is_bounded_by_the_stored_length() {
         let z = Compressor::new(3).compress(&[1u8; 1000]);
-        assert!(matches!(
-            decompress_exact("t", &z, 999),
-            Err(FormatError::Decompress { what: "t", .. })
-        ));
-        assert!(matches!(
-            decompress_exact("t", &z, 2000),
-            Err(FormatError::LengthMismatch {
-                expected: 2000,
-                found: 1000,
-                ..
-            })
-        ));
-        assert!(matches!(
-            decompress_exact("t", &z, MAX_UNCOMPRESSED + 1),
-            Err(FormatError::TooLarge {
-                limit: MAX_UNCOMPRESSED,
-                ..
-            })
-        ));
-        assert!(matches!(
-            decompress_exact("t", b"not zstd", 10),
-            Err(FormatError::Decompress { .. })
-        ));
+        assert!(matches!(decompress_exact("t", &z, 999), Err(FormatError::Decompress { what: "t", .. })));
+        assert!(matches!(decompress_exact("t", &z, 2000), Err(FormatError::LengthMismatch { expected: 2000, found: 1000, .. })));
+        assert!(matches!(decompress_exact("t", &z, MAX_UNCOMPRESSED + 1), Err(FormatError::TooLarge { limit: MAX_UNCOMPRESSED, .. })));
+        assert!(matches!(decompress_exact("t", b"not zstd", 10), Err(FormatError::Decompress { .. })));
     }
 
     #[test]
     fn level_is_clamped() {
-        assert_eq!(
-            Compressor::new(1000).level(),
-            *zstd::compression_level_range().end()
-        );
+        assert_eq!(Compressor::new(1000).level(), *zstd::compression_level_range().end());
     }
 }

@@ -252,9 +252,13 @@ pub fn compute_core_checksum(bundle: &[u8], header_size: u32, core_end: u64) -> 
 pub fn seal(bundle: &mut [u8]) -> Result<(), FormatError> {
     let h = Header::decode(bundle)?;
     let core_end = h.core_end(bundle.len())?;
-    let core = compute_core_checksum(bundle, h.header_size, core_end).ok_or_else(|| FormatError::corrupted("header", "core out of range"))?;
+    let core =
+        compute_core_checksum(bundle, h.header_size, core_end).ok_or_else(|| FormatError::corrupted("header", "core out of range"))?;
     let table = |off: u64, len: u64| -> Result<Hash128, FormatError> {
-        let end = off.checked_add(len).filter(|&e| e <= bundle.len() as u64).ok_or_else(|| FormatError::corrupted("header", "table out of range"))?;
+        let end = off
+            .checked_add(len)
+            .filter(|&e| e <= bundle.len() as u64)
+            .ok_or_else(|| FormatError::corrupted("header", "table out of range"))?;
         Ok(Hash128::of(&bundle[off as usize..end as usize]))
     };
     let binary = table(h.binary_table_offset, h.binary_table_len)?;

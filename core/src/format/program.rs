@@ -147,7 +147,13 @@ impl KernelRecord {
 
     /// A kernel whose signature is not known, with the reason.
     pub fn unknown(name: &str, note: &str) -> Self {
-        KernelRecord { name: name.into(), origin: SignatureOrigin::Unknown, note: note.into(), reqd_work_group_size: None, params: Vec::new() }
+        KernelRecord {
+            name: name.into(),
+            origin: SignatureOrigin::Unknown,
+            note: note.into(),
+            reqd_work_group_size: None,
+            params: Vec::new(),
+        }
     }
 }
 
@@ -211,7 +217,9 @@ impl ProgramEntry<'_> {
 pub(crate) fn payload_slice<'a>(payload: &'a [u8], offset: u64, len: u64, what: &'static str) -> Result<&'a [u8], FormatError> {
     match offset.checked_add(len) {
         Some(end) if end <= payload.len() as u64 => Ok(&payload[offset as usize..end as usize]),
-        _ => Err(FormatError::corrupted(what, format!("payload range {offset}+{len} outside the payload region of {} bytes", payload.len()))),
+        _ => {
+            Err(FormatError::corrupted(what, format!("payload range {offset}+{len} outside the payload region of {} bytes", payload.len())))
+        }
     }
 }
 
@@ -283,7 +291,19 @@ pub(crate) fn read_program<'a>(c: &mut Cursor<'a>, payload: &'a [u8], strict: bo
     }
     check_size("program source", source_len)?;
     let compressed = payload_slice(payload, source_offset, source_compressed_len, "program source")?;
-    Ok(ProgramEntry { name, stem, variant, options, key, source_hash, kernels, source_len, source_compressed_len, source_offset, compressed })
+    Ok(ProgramEntry {
+        name,
+        stem,
+        variant,
+        options,
+        key,
+        source_hash,
+        kernels,
+        source_len,
+        source_compressed_len,
+        source_offset,
+        compressed,
+    })
 }
 
 /// The fields of a program record other than its payload placement.
@@ -358,7 +378,15 @@ mod tests {
     }
 
     fn fields(kernels: &[KernelRecord]) -> ProgramFields<'_> {
-        ProgramFields { name: "a/b_relu", stem: "a/b", variant: "relu", options: "-DX=1", key: Hash128([1; 16]), source_hash: Hash128([2; 16]), kernels }
+        ProgramFields {
+            name: "a/b_relu",
+            stem: "a/b",
+            variant: "relu",
+            options: "-DX=1",
+            key: Hash128([1; 16]),
+            source_hash: Hash128([2; 16]),
+            kernels,
+        }
     }
 
     #[test]

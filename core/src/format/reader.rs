@@ -63,7 +63,8 @@ impl<'a> Bundle<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Bundle<'a>, FormatError> {
         let header = Header::decode(bytes)?;
         let core_end = header.core_end(bytes.len())?;
-        let found = compute_core_checksum(bytes, header.header_size, core_end).ok_or_else(|| FormatError::corrupted("header", "core out of range"))?;
+        let found = compute_core_checksum(bytes, header.header_size, core_end)
+            .ok_or_else(|| FormatError::corrupted("header", "core out of range"))?;
         if found != header.core_checksum {
             return Err(FormatError::ChecksumMismatch { what: "header and program table", expected: header.core_checksum, found });
         }
@@ -201,7 +202,13 @@ fn read_programs<'a>(header: &Header, table: &'a [u8], payload: &'a [u8], strict
     Ok(v)
 }
 
-fn read_binaries<'a>(header: &Header, table: &'a [u8], programs: &[ProgramEntry<'a>], payload: &'a [u8], strict: bool) -> Result<Vec<BinaryEntry<'a>>, FormatError> {
+fn read_binaries<'a>(
+    header: &Header,
+    table: &'a [u8],
+    programs: &[ProgramEntry<'a>],
+    payload: &'a [u8],
+    strict: bool,
+) -> Result<Vec<BinaryEntry<'a>>, FormatError> {
     check_count("binary count", header.binary_count, table.len(), MIN_BINARY_RECORD)?;
     let mut c = Cursor::new(table, header.binary_table_offset);
     let mut v: Vec<BinaryEntry<'a>> = Vec::with_capacity(header.binary_count as usize);
@@ -226,7 +233,12 @@ fn read_binaries<'a>(header: &Header, table: &'a [u8], programs: &[ProgramEntry<
 }
 
 /// Reads and checks the tuning table: program indices and keys, kernel names, order.
-fn read_tunings<'a>(header: &Header, table: &'a [u8], programs: &[ProgramEntry<'a>], strict: bool) -> Result<Vec<TuningEntry<'a>>, FormatError> {
+fn read_tunings<'a>(
+    header: &Header,
+    table: &'a [u8],
+    programs: &[ProgramEntry<'a>],
+    strict: bool,
+) -> Result<Vec<TuningEntry<'a>>, FormatError> {
     check_count("tuning count", header.tuning_count, table.len(), MIN_TUNING_RECORD)?;
     let mut c = Cursor::new(table, header.tuning_table_offset);
     let mut v: Vec<TuningEntry<'a>> = Vec::with_capacity(header.tuning_count as usize);
@@ -243,7 +255,10 @@ fn read_tunings<'a>(header: &Header, table: &'a [u8], programs: &[ProgramEntry<'
             return bad(format!("tuning record {i} names kernel {:?}, not a kernel of program {:?}", t.kernel, p.name));
         }
         if v.last().is_some_and(|prev| prev.order() >= t.order()) {
-            return Err(FormatError::corrupted("tuning table", format!("tuning record {i} is out of order or duplicates the one before it")));
+            return Err(FormatError::corrupted(
+                "tuning table",
+                format!("tuning record {i} is out of order or duplicates the one before it"),
+            ));
         }
         v.push(t);
     }

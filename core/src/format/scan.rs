@@ -1,9 +1,9 @@
 //! Finding bundles inside a larger blob: a `.clbk` file, or the `.clbake` section of an
 //! executable that holds one bundle per crate, back to back.
 
-use crate::wire::FormatError;
 use super::reader::Bundle;
 use super::{ALIGN, MAGIC};
+use crate::wire::FormatError;
 
 /// Finds every bundle in `bytes` (a whole `.clbk` file, or an executable's `.clbake`
 /// section holding several bundles back to back, possibly with zero padding between
@@ -64,13 +64,7 @@ mod tests {
         assert_eq!(found[0].1.as_ref().unwrap().as_bytes(), &a[..]);
         assert_eq!(found[1].1.as_ref().unwrap().programs()[0].name, "other");
         assert!(found[2].1.is_ok());
-        assert!(matches!(
-            found[3].1,
-            Err(FormatError::ChecksumMismatch {
-                what: "header and program table",
-                ..
-            })
-        ));
+        assert!(matches!(found[3].1, Err(FormatError::ChecksumMismatch { what: "header and program table", .. })));
     }
 
     #[test]

@@ -227,7 +227,10 @@ mod tests {
         for (off, val, n) in [(45, 0u64, 4), (45, 4, 4), (49, 0, 8), (65, 2, 8), (73, 0, 8), (89, 3, 8)] {
             let mut bad = v.clone();
             at(&mut bad, off, val, n);
-            assert!(matches!(read_tuning(&mut Cursor::new(&bad, 0), true), Err(FormatError::Corrupted { what: "tuning record", .. })), "{off}");
+            assert!(
+                matches!(read_tuning(&mut Cursor::new(&bad, 0), true), Err(FormatError::Corrupted { what: "tuning record", .. })),
+                "{off}"
+            );
         }
         let mut extra = v.clone();
         extra.push(0);

@@ -186,8 +186,10 @@ fn matches(pat: &glob::Pattern, rel: &str) -> bool {
 pub fn discover(dir: &Path, opts: &DiscoverOptions) -> Result<Discovery, SourceError> {
     let exclude = opts.exclude.iter().map(|p| pattern(p)).collect::<Result<Vec<_>, _>>()?;
     let only = opts.only.iter().map(|p| pattern(p)).collect::<Result<Vec<_>, _>>()?;
-    let program_options = opts.program_options.iter().map(|(p, o)| Ok((pattern(p)?, o.as_str()))).collect::<Result<Vec<_>, SourceError>>()?;
-    let variants = opts.variants.iter().map(|(p, n, o)| Ok((pattern(p)?, n.as_str(), o.as_str()))).collect::<Result<Vec<_>, SourceError>>()?;
+    let program_options =
+        opts.program_options.iter().map(|(p, o)| Ok((pattern(p)?, o.as_str()))).collect::<Result<Vec<_>, SourceError>>()?;
+    let variants =
+        opts.variants.iter().map(|(p, n, o)| Ok((pattern(p)?, n.as_str(), o.as_str()))).collect::<Result<Vec<_>, SourceError>>()?;
     let defines = opts.defines.iter().map(|(n, v)| define(n, v).map_err(SourceError::BadOption)).collect::<Result<Vec<_>, _>>()?;
     let files: Vec<(PathBuf, String)> = kernel_files(dir)?
         .into_iter()
@@ -198,9 +200,18 @@ pub fn discover(dir: &Path, opts: &DiscoverOptions) -> Result<Discovery, SourceE
     }
     let mut out = Discovery::default();
     for (file, rel) in files {
-        let declared: Vec<Variant> =
-            variants.iter().filter(|(p, _, _)| matches(p, &rel)).map(|(_, n, o)| Variant { name: n.to_string(), options: o.to_string() }).collect();
-        let ctx = FileContext { dir, include_dirs: &opts.include_dirs, defines: &defines, program_options: &program_options, declared: &declared };
+        let declared: Vec<Variant> = variants
+            .iter()
+            .filter(|(p, _, _)| matches(p, &rel))
+            .map(|(_, n, o)| Variant { name: n.to_string(), options: o.to_string() })
+            .collect();
+        let ctx = FileContext {
+            dir,
+            include_dirs: &opts.include_dirs,
+            defines: &defines,
+            program_options: &program_options,
+            declared: &declared,
+        };
         match programs_of_file(&file, &rel, &ctx) {
             Ok(programs) => out.programs.extend(programs),
             Err(problem) => out.failures.push(FileFailure { file, programs: vec![rel.trim_end_matches(".cl").to_string()], problem }),
@@ -227,7 +238,13 @@ pub fn kernel_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, SourceError> {
                     stack.push(path);
                 }
             } else if path.extension().is_some_and(|e| e == "cl") {
-                let rel = path.strip_prefix(dir).unwrap_or(&path).components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 out.push((path, rel));
             }
         }

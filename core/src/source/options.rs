@@ -16,7 +16,9 @@ pub fn define(name: &str, value: &str) -> Result<String, String> {
         return Err(format!("define name `{name}` is not an identifier"));
     }
     if let Some(c) = value.chars().find(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\') || c.is_control()) {
-        return Err(format!("the value of define `{name}` holds {c:?}: a define value is one word (it would pass another option to the compiler)"));
+        return Err(format!(
+            "the value of define `{name}` holds {c:?}: a define value is one word (it would pass another option to the compiler)"
+        ));
     }
     Ok(if value.is_empty() { format!("-D{name}") } else { format!("-D{name}={value}") })
 }

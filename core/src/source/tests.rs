@@ -81,7 +81,8 @@ fn bad_defines_and_duplicate_names() {
     let err = discover(d.path(), &DiscoverOptions::default()).unwrap_err();
     assert!(err.to_string().contains("both make program `a_b`"), "{err}");
     let d = dir(&[("k.cl", K)]);
-    let err = discover(d.path(), &DiscoverOptions { defines: vec![("X".into(), "float -I/dir".into())], ..Default::default() }).unwrap_err();
+    let err =
+        discover(d.path(), &DiscoverOptions { defines: vec![("X".into(), "float -I/dir".into())], ..Default::default() }).unwrap_err();
     assert!(err.to_string().contains("one word"), "{err}");
 }
 

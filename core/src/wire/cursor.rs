@@ -19,11 +19,7 @@ pub(crate) struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     /// A cursor over `bytes`, which start at offset `base` of the bundle.
     pub(crate) fn new(bytes: &'a [u8], base: u64) -> Self {
-        Cursor {
-            bytes,
-            pos: 0,
-            base,
-        }
+        Cursor { bytes, pos: 0, base }
     }
 
     /// Bytes not read yet.
@@ -44,12 +40,7 @@ impl<'a> Cursor<'a> {
     /// The next `n` bytes, borrowed.
     pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], FormatError> {
         if n > self.remaining() {
-            return Err(FormatError::Truncated {
-                what,
-                offset: self.offset(),
-                needed: n as u64,
-                available: self.remaining() as u64,
-            });
+            return Err(FormatError::Truncated { what, offset: self.offset(), needed: n as u64, available: self.remaining() as u64 });
         }
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -57,10 +48,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next `N` bytes as an array.
-    pub(crate) fn array<const N: usize>(
-        &mut self,
-        what: &'static str,
-    ) -> Result<[u8; N], FormatError> {
+    pub(crate) fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], FormatError> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N, what)?);
         Ok(out)
@@ -96,18 +84,14 @@ impl<'a> Cursor<'a> {
         let len = self.u32(what)?;
         let at = self.offset();
         let bytes = self.take(len as usize, what)?;
-        std::str::from_utf8(bytes)
-            .map_err(|e| FormatError::corrupted(what, format!("not UTF-8 at offset {at}: {e}")))
+        std::str::from_utf8(bytes).map_err(|e| FormatError::corrupted(what, format!("not UTF-8 at offset {at}: {e}")))
     }
 
     /// Fails with `Corrupted` unless every byte was read.
     pub(crate) fn finish(&self, what: &'static str) -> Result<(), FormatError> {
         match self.remaining() {
             0 => Ok(()),
-            n => Err(FormatError::corrupted(
-                what,
-                format!("{n} unexpected bytes at offset {}", self.offset()),
-            )),
+            n => Err(FormatError::corrupted(what, format!("{n} unexpected bytes at offset {}", self.offset()))),
         }
     }
 }
@@ -175,12 +159,7 @@ mod tests {
         let mut c = Cursor::new(&[1, 2, 3], 40);
         c.take(1, "x").unwrap();
         match c.u32("field") {
-            Err(FormatError::Truncated {
-                what: "field",
-                offset: 41,
-                needed: 4,
-                available: 2,
-            }) => {}
+            Err(FormatError::Truncated { what: "field", offset: 41, needed: 4, available: 2 }) => {}
             other => panic!("{other:?}"),
         }
         // A failed read consumes nothing.
@@ -190,13 +169,7 @@ mod tests {
     #[test]
     fn huge_length_prefix_does_not_allocate_or_panic() {
         let mut c = Cursor::new(&[0xff, 0xff, 0xff, 0xff, b'a'], 0);
-        assert!(matches!(
-            c.str("s"),
-            Err(FormatError::Truncated {
-                needed: 0xffff_ffff,
-                ..
-            })
-        ));
+        assert!(matches!(c.str("s"), Err(FormatError::Truncated { needed: 0xffff_ffff, .. })));
     }
 
     #[test]
@@ -207,18 +180,12 @@ mod tests {
         v.extend_from_slice(&[0xc3, 0x28]);
         let mut c = Cursor::new(&v, 0);
         assert_eq!(c.str("s").unwrap(), "héllo");
-        assert!(matches!(
-            c.str("bad"),
-            Err(FormatError::Corrupted { what: "bad", .. })
-        ));
+        assert!(matches!(c.str("bad"), Err(FormatError::Corrupted { what: "bad", .. })));
     }
 
     #[test]
     fn finish_reports_leftovers() {
         let c = Cursor::new(&[0; 3], 0);
-        assert!(matches!(
-            c.finish("table"),
-            Err(FormatError::Corrupted { what: "table", .. })
-        ));
+        assert!(matches!(c.finish("table"), Err(FormatError::Corrupted { what: "table", .. })));
     }
 }

@@ -134,7 +134,9 @@ pub enum FormatError {
 fn outdated_hint(what: &str, major: u16, supported: &str) -> &'static str {
     let newer = supported.split('.').next().and_then(|m| m.parse::<u16>().ok()).is_some_and(|m| major > m);
     match (what, newer) {
-        ("bundle", false) => "; it was baked by an older clbake: bake it again once with this one (`clbake bake`, or the app's `--clbake-bake`)",
+        ("bundle", false) => {
+            "; it was baked by an older clbake: bake it again once with this one (`clbake bake`, or the app's `--clbake-bake`)"
+        }
         ("bundle", true) => "; it was baked by a newer clbake: update clbake, or bake it again with this one",
         _ => "",
     }

@@ -21,9 +21,8 @@ fn note(name: &[u8], kind: u32, desc: &[u8], align: usize) -> Vec<u8> {
     out
 }
 
-const ID: [u8; 20] = [
-    0x4a, 0x43, 0x65, 0xa4, 0x30, 0xd3, 0x6f, 0xff, 0x65, 0x64, 0xd0, 0x6f, 0x6f, 0xbc, 0xe7, 0x5a, 0xbf, 0x28, 0xac, 0xca,
-];
+const ID: [u8; 20] =
+    [0x4a, 0x43, 0x65, 0xa4, 0x30, 0xd3, 0x6f, 0xff, 0x65, 0x64, 0xd0, 0x6f, 0x6f, 0xbc, 0xe7, 0x5a, 0xbf, 0x28, 0xac, 0xca];
 const ID_HEX: &str = "4a4365a430d36fff6564d06f6fbce75abf28acca";
 
 #[test]
@@ -43,12 +42,7 @@ fn build_id_in_an_8_aligned_segment() {
 
 #[test]
 fn other_owner_type_or_empty_desc_is_no_build_id() {
-    for notes in [
-        note(b"GNX\0", 3, &ID, 4),
-        note(b"GNU\0", 4, &ID, 4),
-        note(b"GNU", 3, &ID, 4),
-        note(b"GNU\0", 3, &[], 4),
-    ] {
+    for notes in [note(b"GNX\0", 3, &ID, 4), note(b"GNU\0", 4, &ID, 4), note(b"GNU", 3, &ID, 4), note(b"GNU\0", 3, &[], 4)] {
         assert_eq!(build_id_in_notes(&notes, 4), None);
     }
     assert_eq!(build_id_in_notes(&[], 4), None);
@@ -81,11 +75,8 @@ fn huge_lengths_do_not_overflow() {
 
 #[test]
 fn identity_names_file_size_and_build_id() {
-    let mut lib = DriverLibrary {
-        path: "/usr/lib/x86_64-linux-gnu/libpocl.so.2.11.0".into(),
-        size: 1234567,
-        build_id: Some(ID_HEX.into()),
-    };
+    let mut lib =
+        DriverLibrary { path: "/usr/lib/x86_64-linux-gnu/libpocl.so.2.11.0".into(), size: 1234567, build_id: Some(ID_HEX.into()) };
     assert_eq!(lib.identity(), format!("libpocl.so.2.11.0 size=1234567 build-id={ID_HEX}"));
     lib.build_id = None;
     assert_eq!(lib.identity(), "libpocl.so.2.11.0 size=1234567 build-id=none");
@@ -98,10 +89,7 @@ fn null_platform_has_no_library() {
 
 /// The platforms of this process, or None (with a note) when there is no OpenCL here.
 fn platforms() -> Option<Vec<Platform>> {
-    let found = cl3::is_opencl_runtime_available()
-        .then(get_platforms)
-        .and_then(Result::ok)
-        .filter(|p| !p.is_empty());
+    let found = cl3::is_opencl_runtime_available().then(get_platforms).and_then(Result::ok).filter(|p| !p.is_empty());
     if found.is_none() {
         eprintln!("skipped: no OpenCL platform");
     }
@@ -114,9 +102,7 @@ fn text(r: opencl3::Result<String>) -> String {
 
 /// PoCL's platform in this process and its library, or None (with a note).
 fn system_pocl() -> Option<(Platform, DriverLibrary)> {
-    let platform = platforms()?
-        .into_iter()
-        .find(|p| text(p.name()).contains("Portable Computing Language"));
+    let platform = platforms()?.into_iter().find(|p| text(p.name()).contains("Portable Computing Language"));
     let Some(platform) = platform else {
         eprintln!("skipped: no PoCL platform");
         return None;
@@ -145,15 +131,9 @@ fn pocl_platform_is_served_by_libpocl() {
     assert!(lib.size > 0);
     assert_eq!(lib.size, std::fs::metadata(&lib.path).unwrap().len());
     let build_id = lib.build_id.clone().expect("Debian builds carry a build-id");
-    assert!(
-        build_id.len() >= 16 && build_id.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{build_id}"
-    );
+    assert!(build_id.len() >= 16 && build_id.bytes().all(|b| b.is_ascii_hexdigit()), "{build_id}");
     let identity = lib.identity();
-    assert!(
-        identity.starts_with(&format!("{name} size={} build-id={build_id}", lib.size)),
-        "{identity}"
-    );
+    assert!(identity.starts_with(&format!("{name} size={} build-id={build_id}", lib.size)), "{identity}");
 
     // Cross-check the in-memory build-id with binutils reading the file.
     if let Ok(out) = Command::new("readelf").arg("-n").arg(&lib.path).output() {
@@ -175,13 +155,7 @@ fn child_reports_platforms() {
     for platform in platforms().unwrap_or_default() {
         let lib = for_platform(platform.id());
         let fields = match &lib {
-            Some(l) => format!(
-                "{}\t{}\t{}\t{}",
-                l.path.display(),
-                l.size,
-                l.build_id.as_deref().unwrap_or("none"),
-                l.identity()
-            ),
+            Some(l) => format!("{}\t{}\t{}\t{}", l.path.display(), l.size, l.build_id.as_deref().unwrap_or("none"), l.identity()),
             None => "-\t-\t-\t-".into(),
         };
         println!("CLBAKE_CHILD\t{}\t{}\t{fields}", text(platform.name()), text(platform.version()));
@@ -192,28 +166,17 @@ fn child_reports_platforms() {
 /// identity) per platform.
 fn run_child(vendors: &Path) -> Vec<[String; 6]> {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "cl::library::tests::child_reports_platforms",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "cl::library::tests::child_reports_platforms", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .env("OCL_ICD_VENDORS", vendors)
         .env_remove("OCL_ICD_FILENAMES")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     // libtest prints `test <name> ... ` before the first line on the same line.
     let lines = stdout.lines().filter_map(|l| l.split_once("CLBAKE_CHILD\t").map(|(_, l)| l));
-    lines
-        .map(|l| std::array::from_fn(|i| l.split('\t').nth(i).unwrap_or_default().to_string()))
-        .collect()
+    lines.map(|l| std::array::from_fn(|i| l.split('\t').nth(i).unwrap_or_default().to_string())).collect()
 }
 
 /// A folder under the temp dir, removed on drop.
@@ -282,11 +245,7 @@ fn replaced_library_with_same_strings_has_another_identity() {
     let platforms = run_child(&dir.icd("pocl-copy.icd", &copy));
     assert_eq!(platforms.len(), 1, "{platforms:?}");
     let [name, version, path, size, build_id, identity] = &platforms[0];
-    assert_eq!(
-        (name, version),
-        (&text(platform.name()), &text(platform.version())),
-        "same version strings"
-    );
+    assert_eq!((name, version), (&text(platform.name()), &text(platform.version())), "same version strings");
     assert_eq!(Path::new(path), copy);
     assert_eq!(size.parse::<u64>().ok(), Some(std::fs::metadata(&copy).unwrap().len()));
     assert_ne!(size.parse::<u64>().ok(), Some(system.size));

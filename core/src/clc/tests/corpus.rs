@@ -79,12 +79,7 @@ fn acl_readings(root: &Path) -> Vec<(String, Reading)> {
     let lib = root.join("computelibrary");
     files(root, "computelibrary")
         .iter()
-        .map(|f| {
-            (
-                name(f, &lib),
-                read(&expanded(f, &lib), "-DDATA_TYPE=float -DVEC_SIZE=4 -DVEC_SIZE_LEFTOVER=0"),
-            )
-        })
+        .map(|f| (name(f, &lib), read(&expanded(f, &lib), "-DDATA_TYPE=float -DVEC_SIZE=4 -DVEC_SIZE_LEFTOVER=0")))
         .collect()
 }
 
@@ -100,15 +95,7 @@ fn kernel<'r>(readings: &'r [(String, Reading)], file: &str, kernel: &str) -> &'
 /// The parameters `{name}_ptr`, `{name}_stride_x`, ... of a `TENSOR3D_DECLARATION(name)`.
 fn tensor3d(name: &str) -> Vec<(String, String, Addr)> {
     let mut out = vec![("uchar*".to_string(), format!("{name}_ptr"), Addr::Global)];
-    for field in [
-        "stride_x",
-        "step_x",
-        "stride_y",
-        "step_y",
-        "stride_z",
-        "step_z",
-        "offset_first_element_in_bytes",
-    ] {
+    for field in ["stride_x", "step_x", "stride_y", "step_y", "stride_z", "step_z", "offset_first_element_in_bytes"] {
         out.push(("uint".into(), format!("{name}_{field}"), Addr::Private));
     }
     out
@@ -123,34 +110,18 @@ fn computelibrary_kernels_from_declaration_macros() {
     let Some(root) = root() else { return };
     let readings = acl_readings(&root);
     let mut want = tensor3d("buf");
-    want.extend([
-        ("uint".into(), "width".into(), Addr::Private),
-        ("uint".into(), "height".into(), Addr::Private),
-    ]);
-    want.extend([
-        ("int2".into(), "start_pos".into(), Addr::Private),
-        ("float".into(), "constant_value".into(), Addr::Private),
-    ]);
-    assert_eq!(
-        params(kernel(&readings, "common/fill_border.cl", "fill_image_borders_constant")),
-        want
-    );
+    want.extend([("uint".into(), "width".into(), Addr::Private), ("uint".into(), "height".into(), Addr::Private)]);
+    want.extend([("int2".into(), "start_pos".into(), Addr::Private), ("float".into(), "constant_value".into(), Addr::Private)]);
+    assert_eq!(params(kernel(&readings, "common/fill_border.cl", "fill_image_borders_constant")), want);
     let want: Vec<_> = ["src", "dst", "indices"].iter().flat_map(|n| tensor3d(n)).collect();
-    assert_eq!(
-        params(kernel(&readings, "nchw/pooling_layer.cl", "pooling_layer_2_nchw_indices")),
-        want
-    );
+    assert_eq!(params(kernel(&readings, "nchw/pooling_layer.cl", "pooling_layer_2_nchw_indices")), want);
     // `#ifndef IN_PLACE` inside the parameter list.
     let want: Vec<_> = ["input", "output"].iter().flat_map(|n| tensor3d(n)).collect();
     assert_eq!(params(kernel(&readings, "common/fft.cl", "fft_radix_2_first_stage_axis_0")), want);
     let lib = root.join("computelibrary");
     let fft = expanded(&lib.join("common/fft.cl"), &lib);
     let in_place = read(&fft, "-DDATA_TYPE=float -DVEC_SIZE=4 -DVEC_SIZE_LEFTOVER=0 -DIN_PLACE");
-    let first = in_place
-        .kernels
-        .iter()
-        .find(|k| k.0 == "fft_radix_2_first_stage_axis_0")
-        .and_then(|k| k.1.as_ref().ok());
+    let first = in_place.kernels.iter().find(|k| k.0 == "fft_radix_2_first_stage_axis_0").and_then(|k| k.1.as_ref().ok());
     assert_eq!(first.map(params), Some(tensor3d("input")));
 
     let (mut exact, mut in_clean_files) = (0, 0);
@@ -181,21 +152,13 @@ fn baseline_ok(root: &Path, lib: &str) -> Vec<(String, usize)> {
     let text = std::fs::read_to_string(root.join(format!("baseline/{lib}.inc-only.txt"))).unwrap_or_default();
     text.lines()
         .filter_map(|l| l.strip_prefix("OK   ")?.split_once(": kernels="))
-        .map(|(file, n)| {
-            (
-                file.to_string(),
-                n.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX),
-            )
-        })
+        .map(|(file, n)| (file.to_string(), n.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(usize::MAX)))
         .collect()
 }
 
 /// Kernels whose existence does not depend on the device.
 fn certain_kernels(r: &Reading) -> usize {
-    r.kernels
-        .iter()
-        .filter(|k| !k.1.as_ref().is_err_and(|e| e.starts_with("declared under")))
-        .count()
+    r.kernels.iter().filter(|k| !k.1.as_ref().is_err_and(|e| e.starts_with("declared under"))).count()
 }
 
 /// Files PoCL (OpenCL C 1.2, no fp16, no subgroups) compiles: no error, and as many kernels
@@ -209,11 +172,7 @@ fn check_baseline(lib: &str) {
         let path = root.join(file);
         let r = read(&expanded(&path, &root.join(lib)), "");
         let exact = r.kernels.iter().filter(|k| k.1.is_ok()).count();
-        report.push(format!(
-            "{file}: baseline {want}, read {} ({} certain, {exact} exact)",
-            r.kernels.len(),
-            certain_kernels(&r)
-        ));
+        report.push(format!("{file}: baseline {want}, read {} ({} certain, {exact} exact)", r.kernels.len(), certain_kernels(&r)));
         for (k, res) in &r.kernels {
             if let Err(e) = res {
                 report.push(format!("    {k}: {e}"));

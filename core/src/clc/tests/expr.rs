@@ -105,10 +105,7 @@ fn defined_and_comparisons_with_options() {
     assert_eq!(arm("defined(X) && X > 2", ""), "no");
     assert_eq!(arm("!defined(X)", "-D X"), "no");
     assert_eq!(arm("X == 1", "-DX"), "yes");
-    assert_eq!(
-        arm("defined(DATA_TYPE) && defined(VEC_SIZE)", "-DDATA_TYPE=float -DVEC_SIZE=4"),
-        "yes"
-    );
+    assert_eq!(arm("defined(DATA_TYPE) && defined(VEC_SIZE)", "-DDATA_TYPE=float -DVEC_SIZE=4"), "yes");
 }
 
 #[test]

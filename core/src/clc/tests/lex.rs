@@ -2,9 +2,7 @@ use crate::clc::lex::{Kind, Spliced};
 
 fn toks(src: &str) -> Vec<(Kind, String, u32, bool, bool)> {
     let s = Spliced::new(src);
-    s.lexer()
-        .map(|t| (t.kind, t.text.to_string(), t.line, t.space, t.line_start))
-        .collect()
+    s.lexer().map(|t| (t.kind, t.text.to_string(), t.line, t.space, t.line_start)).collect()
 }
 
 fn texts(src: &str) -> Vec<String> {
@@ -93,14 +91,7 @@ fn odd_input_gives_tokens_not_panics() {
     let texts: Vec<(Kind, &str)> = t.iter().map(|t| (t.0, t.1.as_str())).collect();
     assert_eq!(
         texts,
-        [
-            (Kind::Other, "é"),
-            (Kind::Other, "@"),
-            (Kind::Other, "\\"),
-            (Kind::Other, "`"),
-            (Kind::Str, "\"open"),
-            (Kind::Char, "'x")
-        ]
+        [(Kind::Other, "é"), (Kind::Other, "@"), (Kind::Other, "\\"), (Kind::Other, "`"), (Kind::Str, "\"open"), (Kind::Char, "'x")]
     );
     for src in ["\\", "\"", "'", "/*", "/", "\"\\", "'\\", "#", "\\\r", "a\\", "\u{1F600}\\\n\""] {
         let _ = toks(src);
@@ -121,9 +112,7 @@ impl Rng {
 
 #[test]
 fn random_sources_never_panic() {
-    let alphabet: Vec<char> = "ab_19.+-*/#\\\"'\n\r ()[]{},<>=!&|^%~?:;xeEpPuUlL\t\u{e9}\u{1F600}"
-        .chars()
-        .collect();
+    let alphabet: Vec<char> = "ab_19.+-*/#\\\"'\n\r ()[]{},<>=!&|^%~?:;xeEpPuUlL\t\u{e9}\u{1F600}".chars().collect();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for _ in 0..3000 {
         let len = (rng.next() % 60) as usize;

@@ -12,26 +12,14 @@ use super::*;
 
 /// The preprocessed tokens' texts, space separated.
 fn text(src: &str, options: &str) -> String {
-    preprocess(src, options)
-        .tokens
-        .iter()
-        .map(|t| &*t.text)
-        .collect::<Vec<_>>()
-        .join(" ")
+    preprocess(src, options).tokens.iter().map(|t| &*t.text).collect::<Vec<_>>().join(" ")
 }
 
 /// The preprocessed tokens with an `?` after the uncertain ones and a `~` before those that
 /// follow a device-dependent empty expansion.
 fn marked(src: &str, options: &str) -> String {
     let toks = preprocess(src, options).tokens;
-    let mark = |t: &Tok| {
-        format!(
-            "{}{}{}",
-            if t.before.is_some() { "~" } else { "" },
-            t.text,
-            if t.certain() { "" } else { "?" }
-        )
-    };
+    let mark = |t: &Tok| format!("{}{}{}", if t.before.is_some() { "~" } else { "" }, t.text, if t.certain() { "" } else { "?" });
     toks.iter().map(mark).collect::<Vec<_>>().join(" ")
 }
 

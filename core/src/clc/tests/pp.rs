@@ -5,10 +5,7 @@ use crate::clc::preprocess;
 #[test]
 fn object_and_function_like_macros() {
     assert_eq!(text("#define T float\nT x;", ""), "float x ;");
-    assert_eq!(
-        text("#define F(a, b) a + b\nF(1, 2) F((1, 2), 3) F(, )", ""),
-        "1 + 2 ( 1 , 2 ) + 3 +"
-    );
+    assert_eq!(text("#define F(a, b) a + b\nF(1, 2) F((1, 2), 3) F(, )", ""), "1 + 2 ( 1 , 2 ) + 3 +");
     assert_eq!(text("#define E()  empty\nE() E", ""), "empty E");
     // A function-like macro name without `(` stays as it is.
     assert_eq!(text("#define F(x) [x]\nint F; F\n(1)", ""), "int F ; [ 1 ]");
@@ -28,17 +25,8 @@ S(a  +   b) S("q\n" 'c') S()"#,
         ),
         r#""a + b" "\"q\\n\" 'c'" """#
     );
-    assert_eq!(
-        text("#define CAT(a, b) a##b\nCAT(x, 1) CAT(, y) CAT(z, ) CAT(,) CAT(<, <=)", ""),
-        "x1 y z <<="
-    );
-    assert_eq!(
-        text(
-            "#define V(t, n) t##n\n#define VEC(t, n) V(t, n)\n#define N 4\nVEC(float, N) V(float, N)",
-            ""
-        ),
-        "float4 floatN"
-    );
+    assert_eq!(text("#define CAT(a, b) a##b\nCAT(x, 1) CAT(, y) CAT(z, ) CAT(,) CAT(<, <=)", ""), "x1 y z <<=");
+    assert_eq!(text("#define V(t, n) t##n\n#define VEC(t, n) V(t, n)\n#define N 4\nVEC(float, N) V(float, N)", ""), "float4 floatN");
     assert_eq!(text("#define P(a, b, c) a ## b ## c\nP(1, , 3) P(, , x)", ""), "13 x");
     let p = preprocess("#define CAT(a, b) a##b\nCAT(+, -)", "");
     assert!(p.errors.iter().any(|e| e.contains("pasting `+` and `-`")), "{:?}", p.errors);
@@ -46,15 +34,9 @@ S(a  +   b) S("q\n" 'c') S()"#,
 
 #[test]
 fn variadic_macros() {
-    assert_eq!(
-        text("#define V(fmt, ...) f(fmt, __VA_ARGS__)\nV(a, b, (c, d))", ""),
-        "f ( a , b , ( c , d ) )"
-    );
+    assert_eq!(text("#define V(fmt, ...) f(fmt, __VA_ARGS__)\nV(a, b, (c, d))", ""), "f ( a , b , ( c , d ) )");
     assert_eq!(text("#define V(...) [__VA_ARGS__]\nV() V(1) V(1, 2)", ""), "[ ] [ 1 ] [ 1 , 2 ]");
-    assert_eq!(
-        text("#define G(fmt, ...) f(fmt, ## __VA_ARGS__)\nG(a) G(a, b)", ""),
-        "f ( a ) f ( a , b )"
-    );
+    assert_eq!(text("#define G(fmt, ...) f(fmt, ## __VA_ARGS__)\nG(a) G(a, b)", ""), "f ( a ) f ( a , b )");
     assert_eq!(text("#define N(args...) g(args)\nN(1, 2)", ""), "g ( 1 , 2 )");
     assert_eq!(text("#define S(...) #__VA_ARGS__\nS(a, b)", ""), "\"a, b\"");
 }
@@ -66,10 +48,7 @@ fn nesting_rescanning_and_recursion_stop() {
     assert_eq!(text("#define foo foo\nfoo", ""), "foo");
     assert_eq!(text("#define f(a) a*g\n#define g(a) f(a)\nf(2)(9)", ""), "2 * 9 * g");
     assert_eq!(text("#define ID(x) x\n#define TWICE(x) ID(ID(x))\nTWICE(TWICE(1))", ""), "1");
-    assert_eq!(
-        text("#define APPLY(m, x) m(x)\n#define SQ(x) ((x)*(x))\nAPPLY(SQ, 3)", ""),
-        "( ( 3 ) * ( 3 ) )"
-    );
+    assert_eq!(text("#define APPLY(m, x) m(x)\n#define SQ(x) ((x)*(x))\nAPPLY(SQ, 3)", ""), "( ( 3 ) * ( 3 ) )");
     // Arguments are expanded before substitution, except next to # and ##.
     assert_eq!(text("#define N 4\n#define ARG(x) x #x x##1\nARG(N)", ""), "4 \"N\" N1");
     // Exponential macros stop at the budget instead of running away.
@@ -104,10 +83,7 @@ fn conditionals_nest_and_skip() {
     assert_eq!(text(src, ""), "none");
     // Skipped regions may hold anything, even bad directives and expressions.
     assert_eq!(text("#if 0\n#if 1/0\n#foo\n#error no\n#endif\n#endif\nok", ""), "ok");
-    let p = preprocess(
-        "#if 0\n#else\n#error reached\n#endif\n#if 1\n#else\n#error not reached\n#endif\n",
-        "",
-    );
+    let p = preprocess("#if 0\n#else\n#error reached\n#endif\n#if 1\n#else\n#error not reached\n#endif\n", "");
     assert_eq!(p.errors, ["line 3: #error reached"]);
 }
 
@@ -124,11 +100,7 @@ fn uncertain_regions_mark_their_tokens_and_macros() {
     assert_eq!(marked(src, ""), "float? x ; int y ;");
     let p = preprocess(src, "");
     let d = p.tokens[0].doubt.as_ref().unwrap();
-    assert_eq!(
-        (&*d.cause, d.hidden),
-        ("cl_khr_fp16", false),
-        "the lost definition (`half`) cannot change a declaration"
-    );
+    assert_eq!((&*d.cause, d.hidden), ("cl_khr_fp16", false), "the lost definition (`half`) cannot change a declaration");
     // A lost definition that could make a kernel keyword or take arguments is hidden.
     for lost in ["kernel", "__attribute__((reqd_work_group_size(8, 1, 1)))", "K", "F(", "a ## b"] {
         let src = format!("#define K __kernel\n#define F(x) x\n#define M {lost}\n#ifdef cl_khr_fp16\n#define M\n#endif\nM void f()");
@@ -155,10 +127,7 @@ fn uncertain_regions_mark_their_tokens_and_macros() {
     // Device-dependent identifiers in the text are uncertain too.
     assert_eq!(marked("a __IMAGE_SUPPORT__ b", ""), "a __IMAGE_SUPPORT__? b");
     // A certain redefinition makes the macro certain again.
-    assert_eq!(
-        marked("#ifdef cl_khr_fp16\n#define T half\n#endif\n#undef T\n#define T float\nT", ""),
-        "float"
-    );
+    assert_eq!(marked("#ifdef cl_khr_fp16\n#define T half\n#endif\n#undef T\n#define T float\nT", ""), "float");
 }
 
 #[test]
@@ -166,13 +135,7 @@ fn errors_and_notes() {
     let src = "#ifdef cl_khr_fp16\n#error needs fp16 off\n#endif\n#ifndef X\n#error \"X value is required\"\n#endif\nint y;";
     let p = preprocess(src, "");
     assert_eq!(p.errors, ["line 5: #error \"X value is required\""]);
-    assert!(
-        p.notes
-            .iter()
-            .any(|n| n.contains("#error needs fp16 off") && n.contains("cl_khr_fp16")),
-        "{:?}",
-        p.notes
-    );
+    assert!(p.notes.iter().any(|n| n.contains("#error needs fp16 off") && n.contains("cl_khr_fp16")), "{:?}", p.notes);
     assert!(preprocess(src, "-DX").errors.is_empty());
     for (bad, what) in [
         ("#if\n#endif", "no expression"),
@@ -192,10 +155,7 @@ fn errors_and_notes() {
         let p = preprocess(bad, "");
         assert!(p.errors.iter().any(|e| e.contains(what)), "{bad:?}: {:?}", p.errors);
     }
-    let p = preprocess(
-        "#include \"missing.h\"\n#pragma OPENCL EXTENSION cl_khr_fp16 : enable\n#warning hm\nx",
-        "",
-    );
+    let p = preprocess("#include \"missing.h\"\n#pragma OPENCL EXTENSION cl_khr_fp16 : enable\n#warning hm\nx", "");
     assert!(p.errors.is_empty(), "{:?}", p.errors);
     assert_eq!(p.notes.len(), 2, "{:?}", p.notes);
 }
@@ -299,10 +259,7 @@ fn fragment_soup_never_panics() {
     };
     for _ in 0..3000 {
         let n = next() % 40;
-        let src: String = (0..n)
-            .map(|_| parts[(next() % parts.len() as u64) as usize])
-            .collect::<Vec<_>>()
-            .join(" ");
+        let src: String = (0..n).map(|_| parts[(next() % parts.len() as u64) as usize]).collect::<Vec<_>>().join(" ");
         let r = crate::clc::read(&src, "-DT=float -Dcl_khr_fp64 -cl-std=CL2.0");
         let _ = r.kernels.len();
         let _ = crate::clc::token_hash(&src);

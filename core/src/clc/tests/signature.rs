@@ -39,10 +39,7 @@ fn function_like_macros_make_several_parameters() {
 #[test]
 fn ifdef_inside_the_parameter_list() {
     let src = "kernel void k(global float* x,\n#ifdef USE_X\n  int x_stride,\n#endif\n  int n) {}";
-    assert_eq!(
-        sig(&one(src, "-DUSE_X")),
-        pairs(&[("float*", "x"), ("int", "x_stride"), ("int", "n")])
-    );
+    assert_eq!(sig(&one(src, "-DUSE_X")), pairs(&[("float*", "x"), ("int", "x_stride"), ("int", "n")]));
     assert_eq!(sig(&one(src, "")), pairs(&[("float*", "x"), ("int", "n")]));
     // The same with a device-dependent condition: no signature, and why.
     let src = "kernel void k(global float* x,\n#ifdef cl_khr_fp16\n  int x_stride,\n#endif\n  int n) {}";
@@ -59,10 +56,7 @@ fn device_dependent_types_and_kernels_are_errors() {
     let r = read(src, "");
     assert_eq!(kernel_names(src, ""), ["a", "sub"]);
     assert!(r.kernels[0].1.is_ok());
-    assert_eq!(
-        r.kernels[1].1,
-        Err("declared under a conditional that depends on the device (`cl_intel_subgroups`)".into())
-    );
+    assert_eq!(r.kernels[1].1, Err("declared under a conditional that depends on the device (`cl_intel_subgroups`)".into()));
     // The else arm of a device-dependent conditional is uncertain too.
     let src = "#ifdef cl_intel_subgroups\n#else\nkernel void plain(int n) {}\n#endif\n";
     assert!(err(src, "").contains("cl_intel_subgroups"));
@@ -97,11 +91,8 @@ fn every_parameter_kind() {
          signed char sc, long int li, unsigned short int us, float const __global* restrict g) {}",
         "",
     );
-    let got: Vec<(&str, &str, Addr, Acc, u32)> = k
-        .params
-        .iter()
-        .map(|p| (p.name.as_str(), p.type_name.as_str(), p.address, p.access, p.type_qualifiers.0))
-        .collect();
+    let got: Vec<(&str, &str, Addr, Acc, u32)> =
+        k.params.iter().map(|p| (p.name.as_str(), p.type_name.as_str(), p.address, p.access, p.type_qualifiers.0)).collect();
     let (c, r, v) = (Q::CONST.0, Q::RESTRICT.0, Q::VOLATILE.0);
     assert_eq!(
         got,
@@ -146,20 +137,14 @@ fn images_and_samplers() {
 #[test]
 fn parse_problems_name_the_parameter() {
     for (src, want) in [
-        (
-            "kernel void k(__private float* p) {}",
-            "parameter 1 (`p`): `__private` pointers cannot be kernel arguments",
-        ),
+        ("kernel void k(__private float* p) {}", "parameter 1 (`p`): `__private` pointers cannot be kernel arguments"),
         (
             "kernel void k(int n, float* p) {}",
             "parameter 2 (`p`): a pointer parameter must point to `__global`, `__constant` or `__local` memory",
         ),
         ("kernel void k(global float** p) {}", "pointers to pointers"),
         ("kernel void k(global float p[4]) {}", "array parameters"),
-        (
-            "kernel void k(global DATA_TYPE* p) {}",
-            "parameter 1 (`p`): unknown type name `DATA_TYPE`",
-        ),
+        ("kernel void k(global DATA_TYPE* p) {}", "parameter 1 (`p`): unknown type name `DATA_TYPE`"),
         ("kernel void k(global int* p, T n) {}", "parameter 2 (`n`): unknown type name `T`"),
         ("kernel void k(restrict int n) {}", "`restrict` applies to pointers"),
         ("kernel void k(global int n) {}", "by-value"),
@@ -215,27 +200,13 @@ fn typedefs_resolve() {
     let k = r.kernels[0].1.as_ref();
     assert!(k.is_ok(), "{r:?}");
     let k = k.unwrap();
-    assert_eq!(
-        sig(k),
-        pairs(&[
-            ("float*", "x"),
-            ("uint", "n"),
-            ("float4*", "v"),
-            ("float*", "c"),
-            ("struct Point*", "p")
-        ])
-    );
+    assert_eq!(sig(k), pairs(&[("float*", "x"), ("uint", "n"), ("float4*", "v"), ("float*", "c"), ("struct Point*", "p")]));
     assert!(k.params[3].type_qualifiers.contains(Q::CONST));
-    let want: BTreeMap<String, String> = [
-        ("real", "float"),
-        ("u32", "uint"),
-        ("vec", "float4"),
-        ("Point", "struct Point"),
-        ("cfloat", "float"),
-    ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
-    .collect();
+    let want: BTreeMap<String, String> =
+        [("real", "float"), ("u32", "uint"), ("vec", "float4"), ("Point", "struct Point"), ("cfloat", "float")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
     assert_eq!(r.typedefs, want);
     assert_eq!(resolve_type_name("real*", &r.typedefs), "float*");
     assert_eq!(resolve_type_name("real", &r.typedefs), "float");

@@ -5,13 +5,7 @@ use crate::clc::{
 };
 
 fn info(type_name: &str, address: Addr, access: Acc, quals: Q) -> ParamInfo {
-    ParamInfo {
-        name: "p".into(),
-        address,
-        access,
-        type_name: type_name.into(),
-        type_qualifiers: quals,
-    }
+    ParamInfo { name: "p".into(), address, access, type_name: type_name.into(), type_qualifiers: quals }
 }
 
 fn v(scalar: ScalarKind, width: u8) -> ValueType {
@@ -32,48 +26,17 @@ fn reader_output_classifies() {
     assert_eq!(
         tys,
         [
-            Pointer {
-                space: AddressSpace::Global,
-                elem: v(Float, 1),
-                is_const: true,
-                any_elem: false
-            },
-            Pointer {
-                space: AddressSpace::Global,
-                elem: v(Float, 1),
-                is_const: false,
-                any_elem: false
-            },
-            Pointer {
-                space: AddressSpace::Constant,
-                elem: v(Int, 1),
-                is_const: true,
-                any_elem: false
-            },
-            Pointer {
-                space: AddressSpace::Local,
-                elem: v(Float, 4),
-                is_const: false,
-                any_elem: false
-            },
+            Pointer { space: AddressSpace::Global, elem: v(Float, 1), is_const: true, any_elem: false },
+            Pointer { space: AddressSpace::Global, elem: v(Float, 1), is_const: false, any_elem: false },
+            Pointer { space: AddressSpace::Constant, elem: v(Int, 1), is_const: true, any_elem: false },
+            Pointer { space: AddressSpace::Local, elem: v(Float, 4), is_const: false, any_elem: false },
             Value(v(Int, 1)),
             Value(v(UChar, 16)),
             Value(v(Double, 3)),
-            Image {
-                kind: ImageKind::Image2d,
-                access: Acc::ReadOnly
-            },
-            Image {
-                kind: ImageKind::Image3d,
-                access: Acc::WriteOnly
-            },
+            Image { kind: ImageKind::Image2d, access: Acc::ReadOnly },
+            Image { kind: ImageKind::Image3d, access: Acc::WriteOnly },
             Sampler,
-            Pointer {
-                space: AddressSpace::Global,
-                elem: v(Half, 8),
-                is_const: false,
-                any_elem: false
-            },
+            Pointer { space: AddressSpace::Global, elem: v(Half, 8), is_const: false, any_elem: false },
         ]
     );
     let outputs: Vec<bool> = tys.iter().map(ParamType::is_output).collect();
@@ -122,19 +85,10 @@ fn void_pointers_take_buffers_of_any_element_type() {
 #[test]
 fn unsupported_types_say_why() {
     for (p, want) in [
-        (
-            info("struct foo*", Addr::Global, Acc::None, Q::NONE),
-            "`struct foo*`: struct types are not supported by clbake's typed calls",
-        ),
+        (info("struct foo*", Addr::Global, Acc::None, Q::NONE), "`struct foo*`: struct types are not supported by clbake's typed calls"),
         (info("void", Addr::Private, Acc::None, Q::NONE), "`void` is not a value type"),
-        (
-            info("size_t", Addr::Private, Acc::None, Q::NONE),
-            "`size_t` cannot be a kernel argument type",
-        ),
-        (
-            info("bool", Addr::Private, Acc::None, Q::NONE),
-            "`bool` cannot be a kernel argument type",
-        ),
+        (info("size_t", Addr::Private, Acc::None, Q::NONE), "`size_t` cannot be a kernel argument type"),
+        (info("bool", Addr::Private, Acc::None, Q::NONE), "`bool` cannot be a kernel argument type"),
         (info("real*", Addr::Global, Acc::None, Q::NONE), "unknown type `real`"),
         (info("float*", Addr::Private, Acc::None, Q::NONE), "`__private` pointers"),
         (info("float**", Addr::Global, Acc::None, Q::NONE), "pointers to pointers"),
@@ -156,15 +110,7 @@ fn cl_enum_values_round_trip() {
     for a in [Acc::None, Acc::ReadOnly, Acc::WriteOnly, Acc::ReadWrite] {
         assert_eq!(Acc::from_cl(a.to_cl()), Some(a));
     }
-    assert_eq!(
-        (
-            Addr::Global.to_cl(),
-            Addr::Private.to_cl(),
-            Acc::None.to_cl(),
-            Acc::ReadOnly.to_cl()
-        ),
-        (0x119B, 0x119E, 0x11A3, 0x11A0)
-    );
+    assert_eq!((Addr::Global.to_cl(), Addr::Private.to_cl(), Acc::None.to_cl(), Acc::ReadOnly.to_cl()), (0x119B, 0x119E, 0x11A3, 0x11A0));
     assert_eq!(Addr::from_cl(0), None);
     assert!(Q(3).contains(Q::CONST) && Q(3).contains(Q::RESTRICT) && !Q(3).contains(Q::VOLATILE));
 }

@@ -2,7 +2,7 @@
 //! endianness and numbering scheme, and on damaged input.
 
 use super::*;
-use crate::format::{section, scan, SECTION_NAME};
+use crate::format::{scan, section, SECTION_NAME};
 
 /// Section names of [`build_elf`]: `.shstrtab` at 1, `.clbake` at 11, `.bss` at 19.
 const NAMES: &[u8] = b"\0.shstrtab\0.clbake\0.bss\0";
@@ -121,11 +121,7 @@ fn damaged_elf_gives_none_never_panics() {
             }
         }
         // Header fields set to extremes.
-        let fields: &[usize] = if is64 {
-            &[0x28, 0x2c, 0x3a, 0x3c, 0x3e]
-        } else {
-            &[0x20, 0x2e, 0x30, 0x32]
-        };
+        let fields: &[usize] = if is64 { &[0x28, 0x2c, 0x3a, 0x3c, 0x3e] } else { &[0x20, 0x2e, 0x30, 0x32] };
         for &at in fields {
             for v in [0u8, 0xff] {
                 let mut e = elf.clone();

@@ -51,10 +51,7 @@ fn unsupported_version() {
     assert!(e.is_version() && e.to_string().contains("bake it again once"), "{e}");
     b[8..10].copy_from_slice(&3u16.to_le_bytes());
     let e = parse_err(&b);
-    assert!(
-        matches!(e, FormatError::UnsupportedVersion { major: 3, .. }) && e.to_string().contains("newer clbake"),
-        "{e}"
-    );
+    assert!(matches!(e, FormatError::UnsupportedVersion { major: 3, .. }) && e.to_string().contains("newer clbake"), "{e}");
     b[8..10].copy_from_slice(&0u16.to_le_bytes());
     assert!(matches!(parse_err(&b), FormatError::UnsupportedVersion { major: 0, .. }));
 }
@@ -64,23 +61,8 @@ fn truncated() {
     let b = sample_bundle();
     assert!(matches!(parse_err(&b[..4]), FormatError::Truncated { what: "magic", .. }));
     assert!(matches!(parse_err(&b[..10]), FormatError::Truncated { what: "version", .. }));
-    assert!(matches!(
-        parse_err(&b[..64]),
-        FormatError::Truncated {
-            what: "header",
-            needed: 176,
-            available: 64,
-            ..
-        }
-    ));
-    assert!(matches!(
-        parse_err(&b[..200]),
-        FormatError::Truncated {
-            what: "header and tables",
-            available: 200,
-            ..
-        }
-    ));
+    assert!(matches!(parse_err(&b[..64]), FormatError::Truncated { what: "header", needed: 176, available: 64, .. }));
+    assert!(matches!(parse_err(&b[..200]), FormatError::Truncated { what: "header and tables", available: 200, .. }));
     let n = b.len() - 1;
     assert!(matches!(parse_err(&b[..n]), FormatError::Truncated { what: "bundle", .. }));
     // A record whose length field points past the end of its table.
@@ -88,14 +70,7 @@ fn truncated() {
     let rec = program_records(&b)[0];
     put_u32(&mut b, rec, 100_000);
     reseal(&mut b);
-    assert!(matches!(
-        parse_err(&b),
-        FormatError::Truncated {
-            what: "program record",
-            needed: 100_000,
-            ..
-        }
-    ));
+    assert!(matches!(parse_err(&b), FormatError::Truncated { what: "program record", needed: 100_000, .. }));
     // The same in the binary table costs the binaries only.
     let mut b = sample_bundle();
     let rec = binary_records(&b)[0];
@@ -110,31 +85,15 @@ fn checksum_mismatch_in_the_core() {
     let rec = program_records(&b)[0];
     b[rec + 8] ^= 1; // a letter of the program name
     match parse_err(&b) {
-        FormatError::ChecksumMismatch {
-            what: "header and program table",
-            expected,
-            found,
-        } => assert_ne!(expected, found),
+        FormatError::ChecksumMismatch { what: "header and program table", expected, found } => assert_ne!(expected, found),
         other => panic!("{other:?}"),
     }
     let mut b = sample_bundle();
     b[20] ^= 1; // program_count, in the header
-    assert!(matches!(
-        parse_err(&b),
-        FormatError::ChecksumMismatch {
-            what: "header and program table",
-            ..
-        }
-    ));
+    assert!(matches!(parse_err(&b), FormatError::ChecksumMismatch { what: "header and program table", .. }));
     let mut b = sample_bundle();
     b[180] ^= 1; // the info string
-    assert!(matches!(
-        parse_err(&b),
-        FormatError::ChecksumMismatch {
-            what: "header and program table",
-            ..
-        }
-    ));
+    assert!(matches!(parse_err(&b), FormatError::ChecksumMismatch { what: "header and program table", .. }));
 }
 
 #[test]
@@ -164,10 +123,7 @@ fn checksum_mismatch_in_binary_and_source() {
     b[rec + 56] ^= 1; // the stored checksum of the uncompressed binary
     reseal(&mut b);
     let bundle = Bundle::parse(&b).unwrap();
-    assert!(matches!(
-        bundle.binaries()[0].decompress(),
-        Err(FormatError::ChecksumMismatch { what: "binary", .. })
-    ));
+    assert!(matches!(bundle.binaries()[0].decompress(), Err(FormatError::ChecksumMismatch { what: "binary", .. })));
     assert!(bundle.binaries()[1].decompress().is_ok(), "other binaries are unaffected");
 
     let mut w = BundleWriter::new();
@@ -178,13 +134,7 @@ fn checksum_mismatch_in_binary_and_source() {
     b[at] ^= 1;
     reseal(&mut b);
     let bundle = Bundle::parse(&b).unwrap();
-    assert!(matches!(
-        bundle.programs()[0].source(),
-        Err(FormatError::ChecksumMismatch {
-            what: "program source",
-            ..
-        })
-    ));
+    assert!(matches!(bundle.programs()[0].source(), Err(FormatError::ChecksumMismatch { what: "program source", .. })));
 }
 
 #[test]
@@ -197,10 +147,7 @@ fn decompress_error_on_damaged_payload() {
     b[range].fill(0xEE); // not a zstd frame any more; payloads are in no table checksum
     let bundle = Bundle::parse(&b).unwrap();
     assert!(bundle.damage().is_empty());
-    assert!(matches!(
-        bundle.binaries()[1].decompress(),
-        Err(FormatError::Decompress { what: "binary", .. })
-    ));
+    assert!(matches!(bundle.binaries()[1].decompress(), Err(FormatError::Decompress { what: "binary", .. })));
     assert!(bundle.binaries()[0].decompress().is_ok(), "other entries are unaffected");
 
     let mut b = sample_bundle();
@@ -210,13 +157,7 @@ fn decompress_error_on_damaged_payload() {
         ..(bundle.header().payload_offset + p.source_offset + p.source_compressed_len) as usize;
     b[range].fill(0xEE);
     let bundle = Bundle::parse(&b).unwrap();
-    assert!(matches!(
-        bundle.programs()[1].source(),
-        Err(FormatError::Decompress {
-            what: "program source",
-            ..
-        })
-    ));
+    assert!(matches!(bundle.programs()[1].source(), Err(FormatError::Decompress { what: "program source", .. })));
     assert_eq!(bundle.programs()[0].source().unwrap(), SRC_ADD, "other programs are unaffected");
 }
 
@@ -239,11 +180,7 @@ fn length_mismatch() {
     reseal(&mut b);
     let bundle = Bundle::parse(&b).unwrap();
     match bundle.binaries()[0].decompress() {
-        Err(FormatError::LengthMismatch {
-            what: "binary",
-            expected,
-            found,
-        }) => assert_eq!((expected, found), (real + 1, real)),
+        Err(FormatError::LengthMismatch { what: "binary", expected, found }) => assert_eq!((expected, found), (real + 1, real)),
         other => panic!("{other:?}"),
     }
 }
@@ -267,24 +204,13 @@ fn too_large_counts_and_sizes() {
     let at = field_at(&b, program_records(&b)[1], &(SRC_RELU.len() as u64).to_le_bytes());
     put_u64(&mut b, at, MAX_UNCOMPRESSED + 1); // source_len
     reseal(&mut b);
-    assert!(matches!(
-        parse_err(&b),
-        FormatError::TooLarge {
-            what: "program source",
-            limit: MAX_UNCOMPRESSED,
-            ..
-        }
-    ));
+    assert!(matches!(parse_err(&b), FormatError::TooLarge { what: "program source", limit: MAX_UNCOMPRESSED, .. }));
 
     // Counts and sizes of the binary table cost the binaries only.
     let mut b = sample_bundle();
     put_u32(&mut b, 24, u32::MAX); // binary_count
     reseal(&mut b);
-    assert!(
-        binary_damage(&b).starts_with("binary count is too large: 4294967295"),
-        "{}",
-        binary_damage(&b)
-    );
+    assert!(binary_damage(&b).starts_with("binary count is too large: 4294967295"), "{}", binary_damage(&b));
 
     let mut b = sample_bundle();
     let at = binary_records(&b)[0] + 40;
@@ -298,16 +224,9 @@ fn outdated_entry_is_refused_when_merging() {
     let src = sample_bundle();
     let a = Bundle::parse(&src).unwrap();
     let mut w = BundleWriter::new();
-    let p = w.add_program(&ProgramSpec {
-        source: "kernel void add() { /* v2 */ }",
-        ..add_spec()
-    });
+    let p = w.add_program(&ProgramSpec { source: "kernel void add() { /* v2 */ }", ..add_spec() });
     match w.add_binary_entry(p, &a.binaries()[0]) {
-        Err(FormatError::Outdated {
-            what: "binary entry",
-            expected,
-            found,
-        }) => {
+        Err(FormatError::Outdated { what: "binary entry", expected, found }) => {
             assert_eq!(found, a.programs()[0].key());
             assert_ne!(expected, found);
         }
@@ -320,10 +239,7 @@ fn no_such_program_when_merging() {
     let src = sample_bundle();
     let a = Bundle::parse(&src).unwrap();
     let mut w = BundleWriter::new();
-    assert!(matches!(
-        w.add_binary_entry(3, &a.binaries()[0]),
-        Err(FormatError::NoSuchProgram { index: 3, count: 0 })
-    ));
+    assert!(matches!(w.add_binary_entry(3, &a.binaries()[0]), Err(FormatError::NoSuchProgram { index: 3, count: 0 })));
 }
 
 #[test]
@@ -333,10 +249,7 @@ fn corrupted_program_index_and_key() {
     put_u32(&mut b, at, 7);
     reseal(&mut b);
     let msg = binary_damage(&b);
-    assert!(
-        msg.starts_with("corrupted binary record") && msg.contains("program 7 of 2"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("corrupted binary record") && msg.contains("program 7 of 2"), "{msg}");
 
     let mut b = sample_bundle();
     let at = binary_records(&b)[0] + 8;
@@ -352,11 +265,7 @@ fn corrupted_fingerprint_hash() {
     let at = binary_records(&b)[0] + 24;
     b[at] ^= 1;
     reseal(&mut b);
-    assert!(
-        binary_damage(&b).starts_with("corrupted binary fingerprint"),
-        "{}",
-        binary_damage(&b)
-    );
+    assert!(binary_damage(&b).starts_with("corrupted binary fingerprint"), "{}", binary_damage(&b));
 }
 
 #[test]
@@ -458,10 +367,7 @@ fn corrupted_layout_and_leftovers() {
     put_u32(&mut b, 24, 3);
     reseal(&mut b);
     let msg = binary_damage(&b);
-    assert!(
-        msg.starts_with("corrupted binary table") && msg.contains("unexpected bytes"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("corrupted binary table") && msg.contains("unexpected bytes"), "{msg}");
 
     // The same in the program table fails the parse.
     let mut b = sample_bundle();
@@ -473,50 +379,15 @@ fn corrupted_layout_and_leftovers() {
 #[test]
 fn every_error_may_fall_back() {
     let errs = [
-        FormatError::BadMagic {
-            what: "bundle",
-            found: [0; 8],
-        },
-        FormatError::UnsupportedVersion {
-            what: "bundle",
-            major: 9,
-            minor: 0,
-            supported: "2.x",
-        },
-        FormatError::Truncated {
-            what: "x",
-            offset: 0,
-            needed: 1,
-            available: 0,
-        },
-        FormatError::Corrupted {
-            what: "x",
-            detail: String::new(),
-        },
-        FormatError::ChecksumMismatch {
-            what: "x",
-            expected: Hash128::default(),
-            found: Hash128::default(),
-        },
-        FormatError::Decompress {
-            what: "x",
-            source: std::io::Error::other("x"),
-        },
-        FormatError::LengthMismatch {
-            what: "x",
-            expected: 1,
-            found: 2,
-        },
-        FormatError::TooLarge {
-            what: "x",
-            value: 2,
-            limit: 1,
-        },
-        FormatError::Outdated {
-            what: "x",
-            expected: Hash128::default(),
-            found: Hash128::default(),
-        },
+        FormatError::BadMagic { what: "bundle", found: [0; 8] },
+        FormatError::UnsupportedVersion { what: "bundle", major: 9, minor: 0, supported: "2.x" },
+        FormatError::Truncated { what: "x", offset: 0, needed: 1, available: 0 },
+        FormatError::Corrupted { what: "x", detail: String::new() },
+        FormatError::ChecksumMismatch { what: "x", expected: Hash128::default(), found: Hash128::default() },
+        FormatError::Decompress { what: "x", source: std::io::Error::other("x") },
+        FormatError::LengthMismatch { what: "x", expected: 1, found: 2 },
+        FormatError::TooLarge { what: "x", value: 2, limit: 1 },
+        FormatError::Outdated { what: "x", expected: Hash128::default(), found: Hash128::default() },
         FormatError::NoSuchProgram { index: 1, count: 0 },
     ];
     for e in errs {

@@ -32,19 +32,8 @@ const BINARY: &[u8] = b"\x7fBIN";
 
 fn golden_fp() -> Fingerprint {
     Fingerprint::from_parts(
-        [
-            "P",
-            "PV",
-            "OpenCL 3.0",
-            "D",
-            "DV",
-            "OpenCL 3.0 D",
-            "1.0",
-            "OpenCL C 1.2",
-            "x86_64/64",
-            "libD.so size=1 build-id=ab",
-        ]
-        .map(String::from),
+        ["P", "PV", "OpenCL 3.0", "D", "DV", "OpenCL 3.0 D", "1.0", "OpenCL C 1.2", "x86_64/64", "libD.so size=1 build-id=ab"]
+            .map(String::from),
         64,
     )
 }
@@ -76,35 +65,17 @@ fn golden_answer() -> KnownAnswer {
         args: vec![ArgValue::Int(256), ArgValue::Float(-2.5)],
         tolerance: 0.25,
         seed: 42,
-        outputs: vec![OutputDigest {
-            param: 0,
-            bytes: 1024,
-            hash: Hash128([0xab; 16]),
-            samples: vec![1, 2, 3, 4],
-        }],
+        outputs: vec![OutputDigest { param: 0, bytes: 1024, hash: Hash128([0xab; 16]), samples: vec![1, 2, 3, 4] }],
     }
 }
 
 fn golden_launch() -> TunedLaunch {
-    TunedLaunch {
-        kernel: "k".into(),
-        global: vec![64, 4],
-        local: Some(vec![16, 2]),
-        best_ns: 1500,
-        default_ns: 2500,
-    }
+    TunedLaunch { kernel: "k".into(), global: vec![64, 4], local: Some(vec![16, 2]), best_ns: 1500, default_ns: 2500 }
 }
 
 fn golden_writer() -> Vec<u8> {
     let mut w = BundleWriter::new().with_level(3).with_info("clbake golden");
-    let spec = ProgramSpec {
-        name: NAME,
-        stem: "dir/k",
-        variant: "v",
-        options: OPTIONS,
-        source: SOURCE,
-        kernels: vec![golden_kernel()],
-    };
+    let spec = ProgramSpec { name: NAME, stem: "dir/k", variant: "v", options: OPTIONS, source: SOURCE, kernels: vec![golden_kernel()] };
     let p = w.add_program(&spec);
     w.add_binary(p, &golden_fp(), BINARY, &[golden_answer()]);
     w.add_tuning(p, golden_fp().hash(), golden_launch());
@@ -117,10 +88,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 /// The regions of a bundle in file order, as its header places them (all of its bytes).
@@ -133,13 +101,7 @@ fn regions(bytes: &[u8]) -> Vec<(&'static str, &[u8])> {
         ("program table", at(h.program_table_offset, h.program_table_len)),
         ("binary table", at(h.binary_table_offset, h.binary_table_len)),
         ("tuning table", at(h.tuning_table_offset, h.tuning_table_len)),
-        (
-            "padding",
-            (
-                h.tuning_table_offset as usize + h.tuning_table_len as usize,
-                h.payload_offset as usize,
-            ),
-        ),
+        ("padding", (h.tuning_table_offset as usize + h.tuning_table_len as usize, h.payload_offset as usize)),
         ("payload", at(h.payload_offset, h.payload_len)),
         ("tail padding", ((h.payload_offset + h.payload_len) as usize, h.total_len as usize)),
     ];
@@ -215,11 +177,7 @@ fn golden_2_0() -> Vec<u8> {
 
 #[test]
 fn writer_output_is_pinned() {
-    assert_eq!(
-        (FORMAT_MAJOR, FORMAT_MINOR),
-        (2, 0),
-        "a new version needs a new golden bundle next to GOLDEN_2_0"
-    );
+    assert_eq!((FORMAT_MAJOR, FORMAT_MINOR), (2, 0), "a new version needs a new golden bundle next to GOLDEN_2_0");
     let bytes = golden_writer();
     let found = regions(&bytes);
     let differ: Vec<&str> = found
@@ -235,10 +193,7 @@ fn writer_output_is_pinned() {
             format!("    (\n        {name:?},\n        \"\n{}\",\n    ),\n", lines.join("\n"))
         })
         .collect();
-    assert!(
-        differ.is_empty(),
-        "format bytes changed in {differ:?}: read the comment at the top of golden.rs. New value:\n{new_value}"
-    );
+    assert!(differ.is_empty(), "format bytes changed in {differ:?}: read the comment at the top of golden.rs. New value:\n{new_value}");
     assert_eq!(bytes, golden_2_0());
 }
 
@@ -352,10 +307,7 @@ fn header_field_offsets_are_pinned() {
     // The golden bundle's header holds the offsets of its regions where they are.
     let bytes = golden_2_0();
     let h = Header::decode(&bytes).unwrap();
-    assert_eq!(
-        (h.info_offset, h.payload_offset % 16, h.total_len),
-        (HEADER_LEN as u64, 0, bytes.len() as u64)
-    );
+    assert_eq!((h.info_offset, h.payload_offset % 16, h.total_len), (HEADER_LEN as u64, 0, bytes.len() as u64));
     assert_eq!(&bytes[12..16], &176u32.to_le_bytes());
 }
 
@@ -407,10 +359,7 @@ fn format_1_bundles_are_refused_with_the_fix() {
         );
         assert!(e.is_version() && e.may_fall_back());
         let msg = e.to_string();
-        assert!(
-            msg.starts_with(&format!("bundle format 1.{minor} is not supported (this clbake reads 2.x)")),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("bundle format 1.{minor} is not supported (this clbake reads 2.x)")), "{msg}");
         assert!(msg.contains("bake it again once"), "{msg}");
         // Found by a scan too, with the same answer (and the scan goes on after it).
         assert!(matches!(&scan(&bytes)[..], [(0, Err(e))] if e.is_version()));

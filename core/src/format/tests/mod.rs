@@ -35,13 +35,7 @@ pub(crate) fn fp(n: u32) -> Fingerprint {
 
 /// A kernel parameter.
 pub(crate) fn param(name: &str, address: AddressQualifier, access: AccessQualifier, type_name: &str, q: TypeQualifiers) -> ParamInfo {
-    ParamInfo {
-        name: name.into(),
-        address,
-        access,
-        type_name: type_name.into(),
-        type_qualifiers: q,
-    }
+    ParamInfo { name: name.into(), address, access, type_name: type_name.into(), type_qualifiers: q }
 }
 
 /// Sources of the two programs of [`sample_bundle`].
@@ -66,14 +60,7 @@ pub(crate) fn add_kernels() -> Vec<KernelRecord> {
 
 /// The spec of program `add` (kernels with the driver's signatures).
 pub(crate) fn add_spec() -> ProgramSpec<'static> {
-    ProgramSpec {
-        name: "add",
-        stem: "add",
-        variant: "",
-        options: "-cl-fast-relaxed-math",
-        source: SRC_ADD,
-        kernels: add_kernels(),
-    }
+    ProgramSpec { name: "add", stem: "add", variant: "", options: "-cl-fast-relaxed-math", source: SRC_ADD, kernels: add_kernels() }
 }
 
 /// The spec of program `relu` (kernels with unknown signatures).
@@ -97,12 +84,7 @@ pub(crate) fn relu_answer() -> KnownAnswer {
         args: vec![ArgValue::Int(256)],
         tolerance: 0.0,
         seed: 7,
-        outputs: vec![OutputDigest {
-            param: 0,
-            bytes: 1024,
-            hash: Hash128::of(b"relu output"),
-            samples: vec![0, 0, 128, 63],
-        }],
+        outputs: vec![OutputDigest { param: 0, bytes: 1024, hash: Hash128::of(b"relu output"), samples: vec![0, 0, 128, 63] }],
     }
 }
 
@@ -126,13 +108,7 @@ pub(crate) fn sample_bundle() -> Vec<u8> {
 
 /// A tuning record.
 pub(crate) fn launch(kernel: &str, global: &[u64], local: Option<&[u64]>, best_ns: u64) -> TunedLaunch {
-    TunedLaunch {
-        kernel: kernel.into(),
-        global: global.to_vec(),
-        local: local.map(<[u64]>::to_vec),
-        best_ns,
-        default_ns: 1000,
-    }
+    TunedLaunch { kernel: kernel.into(), global: global.to_vec(), local: local.map(<[u64]>::to_vec), best_ns, default_ns: 1000 }
 }
 
 /// [`sample_writer`] plus five tuning records, added out of order: every table is filled.
@@ -192,10 +168,7 @@ pub(crate) fn tuning_records(bytes: &[u8]) -> Vec<usize> {
 
 /// Offset of the first occurrence of `needle` in `bytes` at or after `from`.
 pub(crate) fn field_at(bytes: &[u8], from: usize, needle: &[u8]) -> usize {
-    from + bytes[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .unwrap_or_else(|| panic!("{needle:02x?} not found after {from}"))
+    from + bytes[from..].windows(needle.len()).position(|w| w == needle).unwrap_or_else(|| panic!("{needle:02x?} not found after {from}"))
 }
 
 /// Writes a little-endian `u32` at `at`.
@@ -231,8 +204,7 @@ pub(crate) fn damage_of(bytes: &[u8], table: Table) -> String {
     }
     assert_eq!(b.programs().len(), h.program_count as usize);
     for p in b.programs() {
-        p.source()
-            .unwrap_or_else(|e| panic!("program {:?} must stay readable: {e}", p.name));
+        p.source().unwrap_or_else(|e| panic!("program {:?} must stay readable: {e}", p.name));
     }
     b.damage()[0].1.clone()
 }

@@ -4,7 +4,7 @@
 //! checksums, random headers.
 
 use super::*;
-use crate::format::{section, scan, FormatError, TuningEntry, HEADER_LEN, MAGIC};
+use crate::format::{scan, section, FormatError, TuningEntry, HEADER_LEN, MAGIC};
 
 /// Everything a reader can get out of a bundle, each payload as it decoded (or not).
 /// One binary as read back: program, fingerprint hash, fingerprint, known answers, bytes.
@@ -22,52 +22,22 @@ struct Contents {
 
 /// Uses every entry of a parsed bundle; returns what it holds.
 fn contents(b: &Bundle<'_>) -> Contents {
-    let _ = (
-        b.header(),
-        b.len(),
-        b.as_bytes(),
-        b.program("add"),
-        b.binaries_of(0).count(),
-        b.tunings_for(0, &fp(1).hash()),
-    );
+    let _ = (b.header(), b.len(), b.as_bytes(), b.program("add"), b.binaries_of(0).count(), b.tunings_for(0, &fp(1).hash()));
     let programs = b
         .programs()
         .iter()
-        .map(|p| {
-            (
-                p.name.to_string(),
-                p.key(),
-                p.kernels.iter().map(|k| k.to_record()).collect(),
-                p.source().ok(),
-            )
-        })
+        .map(|p| (p.name.to_string(), p.key(), p.kernels.iter().map(|k| k.to_record()).collect(), p.source().ok()))
         .collect();
     let binaries = b
         .binaries()
         .iter()
         .map(|e| {
             assert!(b.find_binary(e.program, &e.fingerprint_hash).is_some());
-            (
-                e.program,
-                e.fingerprint_hash,
-                e.fingerprint().ok(),
-                e.checks().ok(),
-                e.decompress().ok(),
-            )
+            (e.program, e.fingerprint_hash, e.fingerprint().ok(), e.checks().ok(), e.decompress().ok())
         })
         .collect();
-    let tunings = b
-        .tunings()
-        .iter()
-        .map(|t: &TuningEntry<'_>| (t.program, t.fingerprint_hash, t.to_launch()))
-        .collect();
-    Contents {
-        info: b.info().to_string(),
-        programs,
-        binaries,
-        tunings,
-        damage: b.damage().iter().map(|d| d.0).collect(),
-    }
+    let tunings = b.tunings().iter().map(|t: &TuningEntry<'_>| (t.program, t.fingerprint_hash, t.to_launch())).collect();
+    Contents { info: b.info().to_string(), programs, binaries, tunings, damage: b.damage().iter().map(|d| d.0).collect() }
 }
 
 /// What a byte of a bundle belongs to, which decides what damage to it may cost.
@@ -131,9 +101,7 @@ fn truncation_at_every_offset_is_a_truncated_error() {
             _ => "bundle",
         };
         match &err {
-            FormatError::Truncated {
-                what, available, needed, ..
-            } => {
+            FormatError::Truncated { what, available, needed, .. } => {
                 assert_eq!(*what, expected, "cut at {n}");
                 if n >= 12 {
                     assert_eq!(*available, n as u64, "cut at {n}");
@@ -166,9 +134,7 @@ fn a_flip_at_every_byte_costs_only_what_it_hits() {
             let found = parsed.as_ref().map(contents);
             let _ = scan(&b);
             // (outcomes in which the hit part was lost, outcomes in which it survived)
-            let tally = stats
-                .entry(format!("{region:?}").split('(').next().unwrap().to_string())
-                .or_default();
+            let tally = stats.entry(format!("{region:?}").split('(').next().unwrap().to_string()).or_default();
             match region {
                 Region::Core => {
                     assert!(found.is_err(), "{case}");
@@ -176,28 +142,12 @@ fn a_flip_at_every_byte_costs_only_what_it_hits() {
                 }
                 Region::Binaries => {
                     let found = found.unwrap_or_else(|e| panic!("{case}: {e}"));
-                    assert_eq!(
-                        found,
-                        Contents {
-                            binaries: Vec::new(),
-                            damage: vec![Table::Binaries],
-                            ..good.clone()
-                        },
-                        "{case}"
-                    );
+                    assert_eq!(found, Contents { binaries: Vec::new(), damage: vec![Table::Binaries], ..good.clone() }, "{case}");
                     tally.0 += 1;
                 }
                 Region::Tuning => {
                     let found = found.unwrap_or_else(|e| panic!("{case}: {e}"));
-                    assert_eq!(
-                        found,
-                        Contents {
-                            tunings: Vec::new(),
-                            damage: vec![Table::Tuning],
-                            ..good.clone()
-                        },
-                        "{case}"
-                    );
+                    assert_eq!(found, Contents { tunings: Vec::new(), damage: vec![Table::Tuning], ..good.clone() }, "{case}");
                     tally.0 += 1;
                 }
                 Region::Padding => {
@@ -304,11 +254,7 @@ fn random_flips_in_resealed_tables_never_panic() {
     for i in 0..3000 {
         let mut b = bytes.clone();
         for _ in 0..(1 + i % 3) {
-            let at = if i % 5 == 0 {
-                rng.below(HEADER_LEN)
-            } else {
-                tables.start + rng.below(tables.len())
-            };
+            let at = if i % 5 == 0 { rng.below(HEADER_LEN) } else { tables.start + rng.below(tables.len()) };
             b[at] ^= 1 << rng.below(8);
         }
         if i % 7 == 0 {

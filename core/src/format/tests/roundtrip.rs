@@ -100,22 +100,8 @@ fn add_program_dedupes_by_name_and_add_binary_replaces() {
     let mut w = sample_writer();
     assert_eq!(w.add_program(&add_spec()), 0);
     // Names are unique in a bundle: another spec under a known name is the first program.
-    assert_eq!(
-        w.add_program(&ProgramSpec {
-            options: "-DVARIANT",
-            ..add_spec()
-        }),
-        0
-    );
-    assert_eq!(
-        w.add_program(&ProgramSpec {
-            name: "add_v",
-            variant: "v",
-            options: "-DVARIANT",
-            ..add_spec()
-        }),
-        2
-    );
+    assert_eq!(w.add_program(&ProgramSpec { options: "-DVARIANT", ..add_spec() }), 0);
+    assert_eq!(w.add_program(&ProgramSpec { name: "add_v", variant: "v", options: "-DVARIANT", ..add_spec() }), 2);
     w.add_binary(0, &fp(1), b"replaced", &[]);
     assert_eq!((w.program_count(), w.binary_count()), (3, 4));
     let bytes = w.to_bytes();
@@ -139,10 +125,7 @@ fn a_repeated_program_name_is_corrupted() {
     bytes[at + 1] = b'a';
     reseal(&mut bytes);
     match Bundle::parse(&bytes) {
-        Err(FormatError::Corrupted {
-            what: "program table",
-            detail,
-        }) => assert!(detail.contains("repeats the name"), "{detail}"),
+        Err(FormatError::Corrupted { what: "program table", detail }) => assert!(detail.contains("repeats the name"), "{detail}"),
         other => panic!("{other:?}"),
     }
 }
@@ -207,23 +190,14 @@ fn kernel_records_round_trip() {
     let bytes = w.to_bytes();
     let b = Bundle::parse(&bytes).unwrap();
     let p = &b.programs()[0];
-    assert_eq!(
-        (p.name, p.stem, p.variant, p.options),
-        ("ops/img_fast", "ops/img", "fast", "-DFAST")
-    );
+    assert_eq!((p.name, p.stem, p.variant, p.options), ("ops/img_fast", "ops/img", "fast", "-DFAST"));
     assert_eq!(p.kernels.iter().map(KernelEntry::to_record).collect::<Vec<_>>(), kernels);
     let (i, k) = p.kernel("images").unwrap();
-    assert_eq!(
-        (i, k.origin, k.note, k.reqd_work_group_size),
-        (2, SignatureOrigin::Driver, "reqd size (1, 1, 1) is kept", Some([1, 1, 1]))
-    );
+    assert_eq!((i, k.origin, k.note, k.reqd_work_group_size), (2, SignatureOrigin::Driver, "reqd size (1, 1, 1) is kept", Some([1, 1, 1])));
     assert_eq!(k.params.iter().map(|p| p.info()).collect::<Vec<_>>(), kernels[2].params);
     assert_eq!((k.params[3].name, k.params[3].type_qualifiers), ("p", TypeQualifiers::PIPE));
     let (_, opaque) = p.kernel("opaque").unwrap();
-    assert_eq!(
-        (opaque.origin, opaque.note, opaque.params.len()),
-        (SignatureOrigin::Unknown, "the declaration depends on cl_khr_fp16", 0)
-    );
+    assert_eq!((opaque.origin, opaque.note, opaque.params.len()), (SignatureOrigin::Unknown, "the declaration depends on cl_khr_fp16", 0));
     assert_eq!(p.kernel("read").unwrap().1.reqd_work_group_size, Some([8, 4, 2]));
     assert_eq!(p.kernel("none").unwrap().1.reqd_work_group_size, None);
     assert!(p.kernel("missing").is_none());
@@ -235,10 +209,7 @@ fn kernel_records_do_not_change_the_key() {
     let mut w = BundleWriter::new();
     let plain = w.add_program(&ProgramSpec::simple("k", "", &["k"], src));
     let mut v = BundleWriter::new();
-    let typed = v.add_program(&ProgramSpec {
-        kernels: add_kernels(),
-        ..ProgramSpec::simple("k", "", &["k"], src)
-    });
+    let typed = v.add_program(&ProgramSpec { kernels: add_kernels(), ..ProgramSpec::simple("k", "", &["k"], src) });
     assert_eq!(w.program_key(plain), v.program_key(typed));
 }
 
@@ -274,10 +245,7 @@ fn set_kernels_keeps_the_key_and_the_binaries() {
     assert_eq!(p.kernels.iter().map(KernelEntry::to_record).collect::<Vec<_>>(), driver);
     // The binary added before still belongs to the program, with its known answer.
     let e = b.find_binary(1, &fp(2).hash()).unwrap();
-    assert_eq!(
-        (e.program_key, e.decompress().unwrap(), e.checks().unwrap()),
-        (key, binary_bytes(1, 2), vec![relu_answer()])
-    );
+    assert_eq!((e.program_key, e.decompress().unwrap(), e.checks().unwrap()), (key, binary_bytes(1, 2), vec![relu_answer()]));
     assert_eq!(b.tunings_for(1, &fp(2).hash())[0].program_key, key);
     // Everything else is as in the sample.
     let sample = sample_bundle();
@@ -296,11 +264,7 @@ fn keys_come_from_tokens_not_from_comments_or_layout() {
     assert_ne!(key("k", "", base), key("k", "", other_token));
     assert_ne!(key("k", "", base), key("k", "-DX", base), "options count");
     assert_ne!(key("k", "", base), key("k2", "", base), "the name counts");
-    assert_ne!(
-        key("k", "", base),
-        key("k", "", &format!("// clbake:launch k 64\n{base}")),
-        "clbake directives count"
-    );
+    assert_ne!(key("k", "", base), key("k", "", &format!("// clbake:launch k 64\n{base}")), "clbake directives count");
 
     // A binary baked from the first text serves the commented one, which is stored as written.
     let mut a = BundleWriter::new();
@@ -330,43 +294,16 @@ fn known_answers_round_trip() {
             kernel: "add".into(),
             global: vec![1024, 2, 3],
             local: Some(vec![64, 2, 1]),
-            args: vec![
-                ArgValue::Int(1024),
-                ArgValue::Int(-7),
-                ArgValue::Float(0.125),
-                ArgValue::Float(f64::MAX),
-                ArgValue::Int(i64::MIN),
-            ],
+            args: vec![ArgValue::Int(1024), ArgValue::Int(-7), ArgValue::Float(0.125), ArgValue::Float(f64::MAX), ArgValue::Int(i64::MIN)],
             tolerance: 1e-4,
             seed: u64::MAX,
             outputs: vec![
-                OutputDigest {
-                    param: 0,
-                    bytes: 4096,
-                    hash: Hash128::of(b"a"),
-                    samples: (0..=255).collect(),
-                },
-                OutputDigest {
-                    param: 4,
-                    bytes: 0,
-                    hash: Hash128::default(),
-                    samples: Vec::new(),
-                },
+                OutputDigest { param: 0, bytes: 4096, hash: Hash128::of(b"a"), samples: (0..=255).collect() },
+                OutputDigest { param: 4, bytes: 0, hash: Hash128::default(), samples: Vec::new() },
             ],
         },
-        KnownAnswer {
-            kernel: "add".into(),
-            global: vec![7],
-            local: None,
-            args: Vec::new(),
-            tolerance: 0.0,
-            seed: 0,
-            outputs: Vec::new(),
-        },
-        KnownAnswer {
-            kernel: "unrelated name".into(),
-            ..relu_answer()
-        },
+        KnownAnswer { kernel: "add".into(), global: vec![7], local: None, args: Vec::new(), tolerance: 0.0, seed: 0, outputs: Vec::new() },
+        KnownAnswer { kernel: "unrelated name".into(), ..relu_answer() },
     ];
     let mut w = BundleWriter::new().with_level(1);
     let p = w.add_program(&add_spec());
@@ -416,10 +353,7 @@ fn merging_refuses_a_damaged_entry() {
     let mut w = BundleWriter::new();
     w.add_program(&add_spec());
     let err = w.add_binary_entry(0, &b.binaries()[0]).unwrap_err();
-    assert!(
-        matches!(err, FormatError::ChecksumMismatch { .. } | FormatError::Decompress { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, FormatError::ChecksumMismatch { .. } | FormatError::Decompress { .. }), "{err:?}");
 }
 
 #[test]
@@ -448,10 +382,7 @@ fn ten_thousand_binaries_parse_and_look_up_fast() {
     eprintln!("{n} binaries, {} bytes: parse {parsed:?}, {n} lookups {looked_up:?}", bytes.len());
     // Generous bounds for unoptimized builds on a slow machine.
     assert!(parsed.as_secs_f64() < 2.0, "parse took {parsed:?}");
-    assert_eq!(
-        b.find_binary(p, &fp(5000).hash()).unwrap().decompress().unwrap(),
-        5000u32.to_le_bytes().repeat(8)
-    );
+    assert_eq!(b.find_binary(p, &fp(5000).hash()).unwrap().decompress().unwrap(), 5000u32.to_le_bytes().repeat(8));
 }
 
 #[test]
@@ -509,13 +440,7 @@ fn higher_minor_with_longer_records_is_accepted() {
         v
     };
     let program = extend(&bytes, *program_records(&bytes).last().unwrap(), |h| &mut h.program_table_len);
-    assert!(matches!(
-        Bundle::parse(&program),
-        Err(FormatError::Corrupted {
-            what: "program record",
-            ..
-        })
-    ));
+    assert!(matches!(Bundle::parse(&program), Err(FormatError::Corrupted { what: "program record", .. })));
     let binary = extend(&bytes, binary_records(&bytes)[0], |h| &mut h.binary_table_len);
     assert!(damage_of(&binary, Table::Binaries).starts_with("corrupted binary record"));
     let tuning = extend(&bytes, tuning_records(&bytes)[0], |h| &mut h.tuning_table_len);
@@ -527,10 +452,7 @@ fn higher_minor_with_longer_records_is_accepted() {
         reseal(&mut v);
         let b = Bundle::parse(&v).unwrap();
         assert!(b.damage().is_empty(), "{:?}", b.damage());
-        assert_eq!(
-            b.programs().iter().map(|p| p.source().unwrap()).collect::<Vec<_>>(),
-            [SRC_ADD, SRC_RELU]
-        );
+        assert_eq!(b.programs().iter().map(|p| p.source().unwrap()).collect::<Vec<_>>(), [SRC_ADD, SRC_RELU]);
         assert_eq!(b.programs()[0].kernels, good.programs()[0].kernels);
         assert_eq!(b.find_binary(0, &fp(1).hash()).unwrap().decompress().unwrap(), binary_bytes(0, 1));
         assert_eq!(b.find_binary(1, &fp(2).hash()).unwrap().checks().unwrap(), [relu_answer()]);
@@ -552,11 +474,5 @@ fn higher_minor_with_a_longer_header_is_accepted() {
     assert_eq!(b.tunings().len(), 5);
     // The header's new bytes are part of the core.
     v[HEADER_LEN] ^= 1;
-    assert!(matches!(
-        Bundle::parse(&v),
-        Err(FormatError::ChecksumMismatch {
-            what: "header and program table",
-            ..
-        })
-    ));
+    assert!(matches!(Bundle::parse(&v), Err(FormatError::ChecksumMismatch { what: "header and program table", .. })));
 }

@@ -48,12 +48,7 @@ fn same_shape_replaces_and_output_is_deterministic() {
     assert_eq!(w.tuning_count(), 5);
     let bytes = w.to_bytes();
     let b = Bundle::parse(&bytes).unwrap();
-    let t = b
-        .tunings_for(0, &fp(1).hash())
-        .iter()
-        .find(|t| t.global() == [1024])
-        .unwrap()
-        .clone();
+    let t = b.tunings_for(0, &fp(1).hash()).iter().find(|t| t.global() == [1024]).unwrap().clone();
     assert_eq!((t.local(), t.best_ns), (Some(&[256][..]), 150));
     assert_eq!(tuned_bundle(), tuned_bundle());
 }
@@ -69,23 +64,14 @@ fn merging_copies_fresh_entries_and_refuses_others() {
     assert_eq!(w.to_bytes(), bytes, "copying every record reproduces the bundle");
     let entry: &TuningEntry<'_> = &b.tunings()[0];
     // Another program (different key), a missing program, a kernel the program lacks.
-    assert!(matches!(
-        w.add_tuning_entry(1 - entry.program, entry),
-        Err(FormatError::Outdated { what: "tuning entry", .. })
-    ));
-    assert!(matches!(
-        w.add_tuning_entry(9, entry),
-        Err(FormatError::NoSuchProgram { index: 9, .. })
-    ));
+    assert!(matches!(w.add_tuning_entry(1 - entry.program, entry), Err(FormatError::Outdated { what: "tuning entry", .. })));
+    assert!(matches!(w.add_tuning_entry(9, entry), Err(FormatError::NoSuchProgram { index: 9, .. })));
     let mut other = BundleWriter::new();
     let prog = &b.programs()[entry.program as usize];
     let source = prog.source().unwrap();
     other.add_program(&ProgramSpec::simple(prog.name, prog.options, &["zzz"], &source));
     // Same name/options/source but other kernels: the key matches, the kernel does not.
-    assert!(matches!(
-        other.add_tuning_entry(0, entry),
-        Err(FormatError::Corrupted { what: "tuning entry", .. })
-    ));
+    assert!(matches!(other.add_tuning_entry(0, entry), Err(FormatError::Corrupted { what: "tuning entry", .. })));
 }
 
 #[test]
@@ -109,10 +95,7 @@ fn corrupted_program_index_key_kernel_and_order() {
     put_u32(&mut b, recs[0] + 4, 9);
     reseal(&mut b);
     let msg = tuning_damage(&b);
-    assert!(
-        msg.starts_with("corrupted tuning record") && msg.contains("names program 9 of 2"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("corrupted tuning record") && msg.contains("names program 9 of 2"), "{msg}");
     // Program key of another program.
     let mut b = good.clone();
     b[recs[0] + 8] ^= 1;
@@ -166,20 +149,14 @@ fn checksum_mismatch_absurd_count_and_leftovers_cost_the_tuning_table_only() {
     put_u32(&mut b, 28, 4);
     reseal(&mut b);
     let msg = tuning_damage(&b);
-    assert!(
-        msg.starts_with("corrupted tuning table") && msg.contains("unexpected bytes"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("corrupted tuning table") && msg.contains("unexpected bytes"), "{msg}");
 }
 
 #[test]
 fn truncated_records_and_resealed_bit_flips_never_panic() {
     let bytes = tuned_bundle();
     let h = Header::decode(&bytes).unwrap();
-    let (start, end) = (
-        h.tuning_table_offset as usize,
-        (h.tuning_table_offset + h.tuning_table_len) as usize,
-    );
+    let (start, end) = (h.tuning_table_offset as usize, (h.tuning_table_offset + h.tuning_table_len) as usize);
     // A record length pointing past the table.
     let mut b = bytes.clone();
     put_u32(&mut b, tuning_records(&bytes)[4], 10_000);

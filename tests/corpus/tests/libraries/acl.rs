@@ -31,11 +31,7 @@ impl Tensor3 {
     /// each plane, starting `offset` bytes into its buffer.
     fn padded(shape: [usize; 3], pad_x: usize, pad_z: usize, offset: usize) -> Self {
         let sy = (shape[0] + pad_x) * 4;
-        Tensor3 {
-            shape,
-            strides: [4, sy, sy * shape[1] + pad_z],
-            offset,
-        }
+        Tensor3 { shape, strides: [4, sy, sy * shape[1] + pad_z], offset }
     }
 
     fn bytes(&self) -> usize {
@@ -61,10 +57,7 @@ impl Tensor3 {
 
     /// `data` (x fastest) laid out in a buffer filled with `fill` elsewhere.
     fn store(&self, data: &[f32], fill: f32) -> Vec<u8> {
-        let mut out: Vec<u8> = std::iter::repeat_n(fill.to_le_bytes(), self.bytes() / 4 + 1)
-            .flatten()
-            .take(self.bytes())
-            .collect();
+        let mut out: Vec<u8> = std::iter::repeat_n(fill.to_le_bytes(), self.bytes() / 4 + 1).flatten().take(self.bytes()).collect();
         let mut it = data.iter();
         for z in 0..self.shape[2] {
             for y in 0..self.shape[1] {
@@ -115,35 +108,11 @@ fn acl_activation_layer_matches_the_cpu() {
     let (a0, a1, a2, a3, a4, a5, a6) = tin.args();
     let (b0, b1, b2, b3, b4, b5, b6) = tout.args();
     k.common_activation_layer()
-        .activation_layer(
-            q,
-            tin.global(),
-            None,
-            &mut din,
-            a0,
-            a1,
-            a2,
-            a3,
-            a4,
-            a5,
-            a6,
-            &mut dout,
-            b0,
-            b1,
-            b2,
-            b3,
-            b4,
-            b5,
-            b6,
-        )
+        .activation_layer(q, tin.global(), None, &mut din, a0, a1, a2, a3, a4, a5, a6, &mut dout, b0, b1, b2, b3, b4, b5, b6)
         .unwrap();
     // -DACT=lu_brelu -DA_VAL=6.0f -DB_VAL=-1.0f: min(max(x, B), A).
     let want: Vec<f32> = x.iter().map(|v| v.clamp(-1.0, 6.0)).collect();
-    assert_eq!(
-        tout.load(&dout.read(q).unwrap()),
-        want,
-        "activation_layer (lu_brelu, a=6, b=-1) vs the CPU"
-    );
+    assert_eq!(tout.load(&dout.read(q).unwrap()), want, "activation_layer (lu_brelu, a=6, b=-1) vs the CPU");
     assert_served_embedded("acl activation_layer", kernels::BUNDLE.bytes(), &s, &k.report());
     eprintln!(
         "acl: common/activation_layer (lu_brelu) on a {:?} tensor with padded strides {:?} and offset {} matches the CPU",
@@ -164,27 +133,7 @@ fn acl_floor_layer_matches_the_cpu() {
     let (a0, a1, a2, a3, a4, a5, a6) = tin.args();
     let (b0, b1, b2, b3, b4, b5, b6) = tout.args();
     k.common_floor()
-        .floor_layer(
-            q,
-            tin.global(),
-            None,
-            &mut din,
-            a0,
-            a1,
-            a2,
-            a3,
-            a4,
-            a5,
-            a6,
-            &mut dout,
-            b0,
-            b1,
-            b2,
-            b3,
-            b4,
-            b5,
-            b6,
-        )
+        .floor_layer(q, tin.global(), None, &mut din, a0, a1, a2, a3, a4, a5, a6, &mut dout, b0, b1, b2, b3, b4, b5, b6)
         .unwrap();
     let want: Vec<f32> = x.iter().map(|v| v.floor()).collect();
     assert_eq!(tout.load(&dout.read(q).unwrap()), want, "floor_layer vs the CPU");

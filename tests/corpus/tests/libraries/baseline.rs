@@ -31,12 +31,7 @@ struct LibraryBake {
 /// The builder for `dir` as the baseline compiled it: the library as include directory,
 /// `defines` for every program, for the host device, keeping going.
 fn builder(dir: &Path, lib: &str, defines: &[(&str, &str)]) -> Builder {
-    let mut b = Builder::new(dir)
-        .with_include_dir(dir)
-        .with_name(lib)
-        .keep_going(true)
-        .with_bake_mode("host")
-        .with_precompiled_dir(None);
+    let mut b = Builder::new(dir).with_include_dir(dir).with_name(lib).keep_going(true).with_bake_mode("host").with_precompiled_dir(None);
     for (name, value) in defines {
         b = b.with_define(name, value);
     }
@@ -76,12 +71,7 @@ fn bake_library(corpus: &Path, lib: &str, defines: &[(&str, &str)]) -> LibraryBa
         // `cross`: compile and read the driver's signatures, capture no binary.
         bake(&only, "checked.clbk", true)
     });
-    LibraryBake {
-        summary,
-        bytes,
-        checked,
-        seconds: start.elapsed().as_secs_f64(),
-    }
+    LibraryBake { summary, bytes, checked, seconds: start.elapsed().as_secs_f64() }
 }
 
 /// What a library bake gave, in the numbers the baseline has.
@@ -122,10 +112,7 @@ fn count_kernels(lib: &str, p: &ProgramEntry<'_>, c: &mut Counts) {
                 k.name,
                 p.name
             );
-            eprintln!(
-                "{lib}: kernel `{}` of compiled program `{}` is not on this device, kept untyped: {}",
-                k.name, p.name, k.note
-            );
+            eprintln!("{lib}: kernel `{}` of compiled program `{}` is not on this device, kept untyped: {}", k.name, p.name, k.note);
             c.not_driver.push(format!("{}: {}", p.name, k.name));
             continue;
         }
@@ -133,10 +120,7 @@ fn count_kernels(lib: &str, p: &ProgramEntry<'_>, c: &mut Counts) {
         match k.to_record().why_untyped() {
             None => c.typed += 1,
             Some((param, why)) => {
-                eprintln!(
-                    "{lib}: kernel `{}` of `{}` gets no typed method: parameter {param:?}: {why}",
-                    k.name, p.name
-                );
+                eprintln!("{lib}: kernel `{}` of `{}` gets no typed method: parameter {param:?}: {why}", k.name, p.name);
                 c.untyped.push(format!("{}: {}", p.name, k.name));
             }
         }
@@ -158,20 +142,12 @@ fn check_bake(lib: &str, bake: &LibraryBake) -> Counts {
     let bundle = Bundle::parse(&bake.bytes).unwrap_or_else(|e| panic!("{lib}: the bundle does not parse: {e}"));
     let s = session();
     let fp = s.device().fingerprint.hash();
-    let mut c = Counts {
-        programs: bundle.programs().len(),
-        ..Counts::default()
-    };
+    let mut c = Counts { programs: bundle.programs().len(), ..Counts::default() };
     let mut expect_embedded = Vec::new();
     for (id, p) in bundle.programs().iter().enumerate() {
         let failed = failures_of(lib, &bake.summary, p.name);
         let binary = bundle.find_binary(id as u32, &fp).is_some();
-        assert_eq!(
-            binary,
-            failed == 0,
-            "{lib}: program `{}`: failed {failed} time(s), has a binary: {binary}",
-            p.name
-        );
+        assert_eq!(binary, failed == 0, "{lib}: program `{}`: failed {failed} time(s), has a binary: {binary}", p.name);
         c.failed += failed;
         if !binary {
             continue;
@@ -184,11 +160,7 @@ fn check_bake(lib: &str, bake: &LibraryBake) -> Counts {
             expect_embedded.push(id);
         }
     }
-    assert_eq!(
-        bake.summary.report.failures.len(),
-        c.failed,
-        "{lib}: failures of programs not in the bundle"
-    );
+    assert_eq!(bake.summary.report.failures.len(), c.failed, "{lib}: failures of programs not in the bundle");
     if let Some((summary, bytes)) = &bake.checked {
         let checked = Bundle::parse(bytes).unwrap_or_else(|e| panic!("{lib}: the compile-check bundle does not parse: {e}"));
         assert!(checked.binaries().is_empty(), "{lib}: a bake without capture holds binaries");
@@ -209,23 +181,10 @@ fn check_bake(lib: &str, bake: &LibraryBake) -> Counts {
     let set = KernelSet::<AnyProgram>::load_eager(&s, &Embedded::from_vec(bake.bytes.clone()), &LoadOptions::default())
         .unwrap_or_else(|e| panic!("{lib}: the bundle does not open: {e}"));
     let loaded = set.report();
-    assert_eq!(
-        loaded.programs.len(),
-        bundle.programs().len(),
-        "{lib}: programs in the eager load report"
-    );
+    assert_eq!(loaded.programs.len(), bundle.programs().len(), "{lib}: programs in the eager load report");
     for f in &bake.summary.report.failures {
-        let p = loaded
-            .programs
-            .iter()
-            .find(|p| p.name == f.program)
-            .expect("every program is in the report");
-        assert!(
-            p.error.is_some(),
-            "{lib}: program `{}` failed to bake but loaded from {} without an error",
-            f.program,
-            p.path
-        );
+        let p = loaded.programs.iter().find(|p| p.name == f.program).expect("every program is in the report");
+        assert!(p.error.is_some(), "{lib}: program `{}` failed to bake but loaded from {} without an error", f.program, p.path);
     }
     for &id in &expect_embedded {
         let name = bundle.programs()[id].name;
@@ -279,20 +238,14 @@ fn matches_baseline(corpus: &Path, lib: &str, known: Known<'_>) {
     print_counts(lib, &c, bake.seconds);
     let bundle = Bundle::parse(&bake.bytes).expect("parsed above");
     let checked = bake.checked.as_ref().map(|(s, b)| (s, Bundle::parse(b).expect("parsed above")));
-    assert_eq!(
-        c.programs,
-        baseline.len(),
-        "{lib}: programs in the bundles vs files in the baseline"
-    );
+    assert_eq!(c.programs, baseline.len(), "{lib}: programs in the bundles vs files in the baseline");
     let mut differ = Vec::new();
     for entry in &baseline {
         let name = entry.program.as_str();
         let (p, failure) = match (bundle.program(name), &checked) {
             (Some((_, p)), _) => (p, bake.summary.report.failures.iter().find(|f| f.program == name)),
             (None, Some((s, b))) => (
-                b.program(name)
-                    .map(|(_, p)| p)
-                    .unwrap_or_else(|| panic!("{lib}: `{name}` is in no bundle")),
+                b.program(name).map(|(_, p)| p).unwrap_or_else(|| panic!("{lib}: `{name}` is in no bundle")),
                 s.report.failures.iter().find(|f| f.program == name),
             ),
             (None, None) => panic!("{lib}: `{name}` (in the baseline) is not in the bundle"),
@@ -312,36 +265,14 @@ fn matches_baseline(corpus: &Path, lib: &str, known: Known<'_>) {
             }
         }
     }
-    assert!(
-        differ.is_empty(),
-        "{lib}: {} failure(s) with another first error than the baseline's:\n{}",
-        differ.len(),
-        differ.join("\n")
-    );
+    assert!(differ.is_empty(), "{lib}: {} failure(s) with another first error than the baseline's:\n{}", differ.len(), differ.join("\n"));
     let ok = baseline.iter().filter(|e| matches!(e.outcome, Outcome::Ok { .. })).count();
-    let kernels: usize = baseline
-        .iter()
-        .map(|e| if let Outcome::Ok { kernels } = e.outcome { kernels } else { 0 })
-        .sum();
-    assert_eq!(
-        (c.compiled, c.failed),
-        (ok, baseline.len() - ok),
-        "{lib}: (compiled, failed) vs the baseline's (OK, FAIL)"
-    );
-    assert_eq!(
-        c.kernels, kernels,
-        "{lib}: kernels of the compiled programs vs the baseline's kernels in OK files"
-    );
-    assert_eq!(
-        c.not_driver, known.not_driver,
-        "{lib}: kernels of compiled programs that the driver did not report"
-    );
+    let kernels: usize = baseline.iter().map(|e| if let Outcome::Ok { kernels } = e.outcome { kernels } else { 0 }).sum();
+    assert_eq!((c.compiled, c.failed), (ok, baseline.len() - ok), "{lib}: (compiled, failed) vs the baseline's (OK, FAIL)");
+    assert_eq!(c.kernels, kernels, "{lib}: kernels of the compiled programs vs the baseline's kernels in OK files");
+    assert_eq!(c.not_driver, known.not_driver, "{lib}: kernels of compiled programs that the driver did not report");
     assert_eq!(c.untyped, known.untyped, "{lib}: kernels without a typed method");
-    assert_eq!(
-        c.typed + known.untyped.len(),
-        c.kernels,
-        "{lib}: typed kernels + known untyped ones vs kernels"
-    );
+    assert_eq!(c.typed + known.untyped.len(), c.kernels, "{lib}: typed kernels + known untyped ones vs kernels");
     eprintln!("{lib}: every OK file of the baseline compiled with its kernel count, every FAIL file reported once with the baseline's first error");
 }
 
@@ -360,14 +291,7 @@ fn opencv_bakes_as_the_baseline_compiles() {
         "core/intel_gemm: intelblas_gemm_buffer_TN",
         "core/intel_gemm: intelblas_gemm_buffer_TT",
     ];
-    matches_baseline(
-        &corpus,
-        "opencv",
-        Known {
-            not_driver: &not_driver,
-            ..Known::default()
-        },
-    );
+    matches_baseline(&corpus, "opencv", Known { not_driver: &not_driver, ..Known::default() });
 }
 
 #[test]
@@ -377,11 +301,7 @@ fn ggml_bakes_as_the_baseline_compiles() {
     };
     // Five kernels take `global void *` tensors with a byte offset (conv2d, pad, tsembd,
     // upscale): they get typed methods taking a buffer of any element type. 39/39.
-    matches_baseline(
-        &corpus,
-        "llama.cpp",
-        Known::default(),
-    );
+    matches_baseline(&corpus, "llama.cpp", Known::default());
 }
 
 /// ACL's baseline file is without defines; with `DATA_TYPE=float VEC_SIZE=4
@@ -392,33 +312,12 @@ fn computelibrary_with_defines_bakes_as_the_readme_says() {
         return;
     };
     let lib = "computelibrary";
-    let bake = bake_library(
-        &corpus,
-        lib,
-        &[("DATA_TYPE", "float"), ("VEC_SIZE", "4"), ("VEC_SIZE_LEFTOVER", "0")],
-    );
+    let bake = bake_library(&corpus, lib, &[("DATA_TYPE", "float"), ("VEC_SIZE", "4"), ("VEC_SIZE_LEFTOVER", "0")]);
     let c = check_bake(lib, &bake);
     print_counts(lib, &c, bake.seconds);
     assert_eq!(c.programs, 113, "{lib}: programs in the bundle");
-    assert_eq!(
-        (c.compiled, c.failed),
-        (92, 21),
-        "{lib}: (compiled, failed) vs the README's 92 OK / 21 FAIL"
-    );
-    assert_eq!(
-        (c.with_kernels, c.kernels),
-        (13, 40),
-        "{lib}: (baked programs with kernels, kernels) vs the README's 13 files, 40 kernels"
-    );
-    assert_eq!(
-        (c.typed, c.untyped.len()),
-        (40, 0),
-        "{lib}: typed kernels, untyped ones: {:?}",
-        c.untyped
-    );
-    assert!(
-        c.not_driver.is_empty(),
-        "{lib}: kernels of compiled programs that the driver did not report: {:?}",
-        c.not_driver
-    );
+    assert_eq!((c.compiled, c.failed), (92, 21), "{lib}: (compiled, failed) vs the README's 92 OK / 21 FAIL");
+    assert_eq!((c.with_kernels, c.kernels), (13, 40), "{lib}: (baked programs with kernels, kernels) vs the README's 13 files, 40 kernels");
+    assert_eq!((c.typed, c.untyped.len()), (40, 0), "{lib}: typed kernels, untyped ones: {:?}", c.untyped);
+    assert!(c.not_driver.is_empty(), "{lib}: kernels of compiled programs that the driver did not report: {:?}", c.not_driver);
 }

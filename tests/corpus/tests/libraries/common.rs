@@ -52,34 +52,21 @@ pub fn read_baseline(corpus: &Path, lib: &str) -> Vec<BaselineEntry> {
     let prefix = format!("{lib}/");
     let mut out = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with("TOTAL") && !l.trim().is_empty()) {
-        let (status, rest) = line
-            .split_once(' ')
-            .unwrap_or_else(|| panic!("{}: unexpected line `{line}`", path.display()));
-        let (file, detail) = rest
-            .trim_start()
-            .split_once(": ")
-            .unwrap_or_else(|| panic!("{}: no `: ` in `{line}`", path.display()));
+        let (status, rest) = line.split_once(' ').unwrap_or_else(|| panic!("{}: unexpected line `{line}`", path.display()));
+        let (file, detail) = rest.trim_start().split_once(": ").unwrap_or_else(|| panic!("{}: no `: ` in `{line}`", path.display()));
         let program = file
             .strip_prefix(&prefix)
             .and_then(|f| f.strip_suffix(".cl"))
             .unwrap_or_else(|| panic!("{}: `{file}` is not {prefix}*.cl", path.display()));
         let outcome = match status {
             "OK" => {
-                let n = detail
-                    .strip_prefix("kernels=")
-                    .and_then(|d| d.split_whitespace().next())
-                    .and_then(|n| n.parse().ok());
-                Outcome::Ok {
-                    kernels: n.unwrap_or_else(|| panic!("{}: no kernel count in `{line}`", path.display())),
-                }
+                let n = detail.strip_prefix("kernels=").and_then(|d| d.split_whitespace().next()).and_then(|n| n.parse().ok());
+                Outcome::Ok { kernels: n.unwrap_or_else(|| panic!("{}: no kernel count in `{line}`", path.display())) }
             }
             "FAIL" => Outcome::Fail { error: detail.to_string() },
             other => panic!("{}: unknown status `{other}` in `{line}`", path.display()),
         };
-        out.push(BaselineEntry {
-            program: program.to_string(),
-            outcome,
-        });
+        out.push(BaselineEntry { program: program.to_string(), outcome });
     }
     out
 }
@@ -96,11 +83,7 @@ pub fn error_message(line: &str) -> String {
             '>' => depth = depth.saturating_sub(1),
             ':' if depth == 0 && after[i + 1..].starts_with(' ') => {
                 let head = &after[..i];
-                return if is_location(head) {
-                    after[i + 1..].trim().to_string()
-                } else {
-                    after.to_string()
-                };
+                return if is_location(head) { after[i + 1..].trim().to_string() } else { after.to_string() };
             }
             _ => {}
         }
@@ -155,10 +138,7 @@ pub fn bytes(n: usize, seed: u32) -> Vec<u8> {
 pub fn assert_close(what: &str, got: &[f32], want: &[f32]) {
     assert_eq!(got.len(), want.len(), "{what}: {} results, expected {}", got.len(), want.len());
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 1e-6 * w.abs().max(1.0),
-            "{what}: element {i} is {g}, the CPU gives {w}"
-        );
+        assert!((g - w).abs() <= 1e-6 * w.abs().max(1.0), "{what}: element {i} is {g}, the CPU gives {w}");
     }
 }
 
@@ -168,9 +148,7 @@ pub fn assert_served_embedded(what: &str, bundle: &[u8], session: &clbake::Sessi
     let bundle = clbake::core::format::Bundle::parse(bundle).expect("the embedded bundle parses");
     let fp = session.device().fingerprint.hash();
     for p in &report.programs {
-        let (id, _) = bundle
-            .program(&p.name)
-            .unwrap_or_else(|| panic!("{what}: program `{}` is not in the bundle", p.name));
+        let (id, _) = bundle.program(&p.name).unwrap_or_else(|| panic!("{what}: program `{}` is not in the bundle", p.name));
         if bundle.find_binary(id, &fp).is_some() {
             assert_eq!(
                 p.path,
@@ -192,22 +170,13 @@ fn error_messages_lose_their_location() {
             "\"Kernel configuration error: DEPTH_dst value is required\"",
         ),
         ("error: <src>:64:27: unknown type name 'WT'", "unknown type name 'WT'"),
-        (
-            "error: <src>:161:43 <Spelling=<src>:148:15>: unknown type name 'dstT'",
-            "unknown type name 'dstT'",
-        ),
+        ("error: <src>:161:43 <Spelling=<src>:148:15>: unknown type name 'dstT'", "unknown type name 'dstT'"),
         (
             "error: computelibrary/helpers_asymm.h:445:1 <Spelling=computelibrary/helpers.h:750:29>: use of undeclared identifier 'x'",
             "use of undeclared identifier 'x'",
         ),
-        (
-            "/tmp/pocl/tempfile.cl:114:2: error: No extrapolation method",
-            "No extrapolation method",
-        ),
-        (
-            "error: <src>:47:2: (\"Unsupported sampling policy\");",
-            "(\"Unsupported sampling policy\");",
-        ),
+        ("/tmp/pocl/tempfile.cl:114:2: error: No extrapolation method", "No extrapolation method"),
+        ("error: <src>:47:2: (\"Unsupported sampling policy\");", "(\"Unsupported sampling policy\");"),
         ("no error here", "no error here"),
     ];
     for (line, want) in cases {

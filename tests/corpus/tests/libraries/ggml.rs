@@ -29,19 +29,7 @@ fn ggml_scale_matches_the_cpu() {
     let (scale, bias) = (2.5f32, -0.75f32);
     let mut src = Buffer::<f32, ReadWrite>::from_slice(&s, &x).unwrap();
     let mut dst = Buffer::<f32, ReadWrite>::new(&s, n + OFFSETD).unwrap();
-    k.scale()
-        .kernel_scale_f32(
-            q,
-            [n],
-            None,
-            &mut src,
-            (OFFSET0 * 4) as u64,
-            &mut dst,
-            (OFFSETD * 4) as u64,
-            scale,
-            bias,
-        )
-        .unwrap();
+    k.scale().kernel_scale_f32(q, [n], None, &mut src, (OFFSET0 * 4) as u64, &mut dst, (OFFSETD * 4) as u64, scale, bias).unwrap();
     let got = dst.read(q).unwrap();
     assert!(got[..OFFSETD].iter().all(|&v| v == 0.0), "kernel_scale_f32 wrote before offsetd");
     let want: Vec<f32> = x[OFFSET0..].iter().map(|v| v * scale + bias).collect();
@@ -52,9 +40,7 @@ fn ggml_scale_matches_the_cpu() {
     let x4: Vec<[f32; 4]> = x.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
     let mut src4 = Buffer::<[f32; 4], ReadWrite>::from_slice(&s, &x4).unwrap();
     let mut dst4 = Buffer::<[f32; 4], ReadWrite>::new(&s, n4).unwrap();
-    k.scale()
-        .kernel_scale_f32_4(q, [n4], None, &mut src4, 16, &mut dst4, 0, scale, bias)
-        .unwrap();
+    k.scale().kernel_scale_f32_4(q, [n4], None, &mut src4, 16, &mut dst4, 0, scale, bias).unwrap();
     let got4: Vec<f32> = dst4.read(q).unwrap().into_iter().flatten().collect();
     let want4: Vec<f32> = x[4..4 + n4 * 4].iter().map(|v| v * scale + bias).collect();
     assert_close("kernel_scale_f32_4", &got4[..want4.len()], &want4);
@@ -76,17 +62,13 @@ fn ggml_relu_and_clamp_match_the_cpu() {
     let mut src = Buffer::<f32, ReadWrite>::from_slice(&s, &x).unwrap();
 
     let mut dst = Buffer::<f32, ReadWrite>::new(&s, n + OFFSETD).unwrap();
-    k.relu()
-        .kernel_relu(q, [n], None, &mut src, (OFFSET0 * 4) as u64, &mut dst, (OFFSETD * 4) as u64)
-        .unwrap();
+    k.relu().kernel_relu(q, [n], None, &mut src, (OFFSET0 * 4) as u64, &mut dst, (OFFSETD * 4) as u64).unwrap();
     let want: Vec<f32> = x[OFFSET0..].iter().map(|v| v.max(0.0)).collect();
     assert_eq!(dst.read(q).unwrap()[OFFSETD..], want[..], "kernel_relu vs max(0, x)");
 
     let (lo, hi) = (-1.5f32, 2.25f32);
     let mut dst = Buffer::<f32, ReadWrite>::new(&s, n + OFFSETD).unwrap();
-    k.clamp()
-        .kernel_clamp(q, [n], None, &mut src, (OFFSET0 * 4) as u64, &mut dst, (OFFSETD * 4) as u64, lo, hi)
-        .unwrap();
+    k.clamp().kernel_clamp(q, [n], None, &mut src, (OFFSET0 * 4) as u64, &mut dst, (OFFSETD * 4) as u64, lo, hi).unwrap();
     let want: Vec<f32> = x[OFFSET0..].iter().map(|v| v.clamp(lo, hi)).collect();
     assert_eq!(dst.read(q).unwrap()[OFFSETD..], want[..], "kernel_clamp vs clamp(x, {lo}, {hi})");
     assert_served_embedded("ggml relu/clamp", kernels::BUNDLE.bytes(), &s, &k.report());
@@ -115,11 +97,30 @@ fn ggml_pad_takes_void_pointers_as_buffers_of_any_element_type() {
             0,
             &mut dst,
             u(OFFSETD * 4),
-            i(w), i(h), 1, 1,
-            4, u(4 * w), u(4 * w * h), u(4 * w * h),
-            i(ne0), i(ne1), 1, 1,
-            4, u(4 * ne0), u(4 * ne0 * ne1), u(4 * ne0 * ne1),
-            i(lp0), i(rp0), i(lp1), 0, 0, 0, 0, 0,
+            i(w),
+            i(h),
+            1,
+            1,
+            4,
+            u(4 * w),
+            u(4 * w * h),
+            u(4 * w * h),
+            i(ne0),
+            i(ne1),
+            1,
+            1,
+            4,
+            u(4 * ne0),
+            u(4 * ne0 * ne1),
+            u(4 * ne0 * ne1),
+            i(lp0),
+            i(rp0),
+            i(lp1),
+            0,
+            0,
+            0,
+            0,
+            0,
         )
         .unwrap();
     let got = dst.read(q).unwrap();

@@ -51,11 +51,7 @@ fn opencv_threshold_matches_the_cpu() {
             want[dst_offset + y * dst_step + x] = if src[src_offset + y * src_step + x] > thresh { max_val } else { 0 };
         }
     }
-    assert_eq!(
-        ddst.read(q).unwrap(),
-        want,
-        "threshold (THRESH_BINARY) vs the CPU, padding between rows untouched"
-    );
+    assert_eq!(ddst.read(q).unwrap(), want, "threshold (THRESH_BINARY) vs the CPU, padding between rows untouched");
     assert_served_embedded("opencv threshold", kernels::BUNDLE.bytes(), &s, &k.report());
     eprintln!("opencv: imgproc/threshold on a {cols}x{rows} image (steps {src_step}/{dst_step}, offsets {src_offset}/{dst_offset}) matches the CPU");
 }
@@ -81,11 +77,7 @@ fn opencv_box_filter_matches_the_cpu() {
     // steps are in bytes and must be multiples of 4 (it loads `uint`s).
     let (rows, cols, src_step, dst_step) = (8usize, 32usize, 48usize, 40usize);
     let src = bytes(rows * src_step, 4);
-    let words = |b: &[u8]| {
-        b.chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect::<Vec<u32>>()
-    };
+    let words = |b: &[u8]| b.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect::<Vec<u32>>();
     let dsrc = Buffer::<u32, ReadOnly>::from_slice(&s, &words(&src)).unwrap();
     let mut ddst = Buffer::<u32, ReadWrite>::new(&s, rows * dst_step / 4).unwrap();
     let alpha = 1.0f32 / 9.0;

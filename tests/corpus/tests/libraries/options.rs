@@ -27,10 +27,7 @@ fn opencv_files_that_need_defines_bake_with_program_options() {
     };
     let baseline = read_baseline(&corpus, "opencv");
     for (name, _, _) in WITH_OPTIONS {
-        let entry = baseline
-            .iter()
-            .find(|e| e.program == *name)
-            .unwrap_or_else(|| panic!("`{name}` is not in the opencv baseline"));
+        let entry = baseline.iter().find(|e| e.program == *name).unwrap_or_else(|| panic!("`{name}` is not in the opencv baseline"));
         assert!(
             matches!(entry.outcome, Outcome::Fail { .. }),
             "`{name}` should be a file that fails without options, the baseline says {:?}",
@@ -39,26 +36,17 @@ fn opencv_files_that_need_defines_bake_with_program_options() {
     }
 
     let dir = corpus.join("opencv");
-    let mut b = Builder::new(&dir)
-        .with_name("opencv-options")
-        .keep_going(true)
-        .with_bake_mode("host")
-        .with_precompiled_dir(None);
+    let mut b = Builder::new(&dir).with_name("opencv-options").keep_going(true).with_bake_mode("host").with_precompiled_dir(None);
     for (name, options, _) in WITH_OPTIONS {
         b = b.only(&format!("{name}.cl")).with_program_options(name, options);
     }
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let summary = {
         let _serial = bake_lock();
-        b.bake_to(&tmp.path().join("opencv-options.clbk"), false, None, &|_| {})
-            .unwrap_or_else(|e| panic!("the bake itself failed: {e}"))
+        b.bake_to(&tmp.path().join("opencv-options.clbk"), false, None, &|_| {}).unwrap_or_else(|e| panic!("the bake itself failed: {e}"))
     };
     let failures: Vec<String> = summary.report.failures.iter().map(|f| f.to_string()).collect();
-    assert!(
-        failures.is_empty(),
-        "with their options these files should compile:\n{}",
-        failures.join("")
-    );
+    assert!(failures.is_empty(), "with their options these files should compile:\n{}", failures.join(""));
 
     let bytes = std::fs::read(&summary.bundle).expect("the bundle was written");
     let bundle = Bundle::parse(&bytes).expect("the bundle parses");
@@ -67,10 +55,7 @@ fn opencv_files_that_need_defines_bake_with_program_options() {
     for (name, options, kernels) in WITH_OPTIONS {
         let (id, p) = bundle.program(name).unwrap_or_else(|| panic!("`{name}` is not in the bundle"));
         assert_eq!(p.options, *options, "`{name}`: the options the bundle records");
-        assert!(
-            bundle.find_binary(id, &fp).is_some(),
-            "`{name}` compiled with `{options}` but has no binary for this device"
-        );
+        assert!(bundle.find_binary(id, &fp).is_some(), "`{name}` compiled with `{options}` but has no binary for this device");
         assert_eq!(
             p.kernels.len(),
             *kernels,
@@ -78,22 +63,9 @@ fn opencv_files_that_need_defines_bake_with_program_options() {
             p.kernels.iter().map(|k| k.name).collect::<Vec<_>>()
         );
         for k in &p.kernels {
-            assert_eq!(
-                k.origin,
-                SignatureOrigin::Driver,
-                "`{name}`: kernel `{}` should have the driver's signature",
-                k.name
-            );
-            assert_eq!(
-                k.to_record().why_untyped(),
-                None,
-                "`{name}`: kernel `{}` should get a typed method",
-                k.name
-            );
+            assert_eq!(k.origin, SignatureOrigin::Driver, "`{name}`: kernel `{}` should have the driver's signature", k.name);
+            assert_eq!(k.to_record().why_untyped(), None, "`{name}`: kernel `{}` should get a typed method", k.name);
         }
-        eprintln!(
-            "opencv {name}: FAIL without options, baked with `{options}`: {} kernel(s), all typed",
-            p.kernels.len()
-        );
+        eprintln!("opencv {name}: FAIL without options, baked with `{options}`: {} kernel(s), all typed", p.kernels.len());
     }
 }
