@@ -14,8 +14,9 @@
 # Env: CARGO_TARGET_DIR (default <repo>/target), BENCH_RUNS (5), BENCH_RUNS_AARCH64 (5),
 #      BENCH_RUNS_AARCH64_SOURCE (2: a source start takes minutes under qemu),
 #      BENCH_AARCH64_ROWS (a,d,d_jobs1,e,e_unwarmed), BENCH_MODEL_SIZES_MB (1,4,16,64,256,512),
-#      BENCH_SYNTH_PROGRAMS (128), BENCH_DEVLOOP_RUNS (3), BENCH_DEVLOOP_LIBRARIES (none: kernel
-#      directories to bake cold too), PYTHON (python3).
+#      BENCH_SYNTH_PROGRAMS (128), BENCH_DEVLOOP_RUNS (3), BENCH_DEVLOOP_LIBRARIES (kernel
+#      directories to bake cold too; default: the Arm Compute Library of ../shared/corpus with
+#      the defines its README gives, when present), PYTHON (python3).
 #
 # What it controls: each bench runs alone (they time start-up); PoCL's kernel cache is off in
 # every timed process except where a row measures it. The builds here run with an empty
@@ -118,9 +119,15 @@ else
 fi
 unset POCL_CACHE_DIR
 
-# The developer loop: builds of a copy of examples/hello-kernels in its own temporary target
-# dir (PoCL kernel cache off, set by the bench), then cold bakes of cli/kernels.
+# The developer loop: builds of a copy of examples/hello-kernels (and of one with clbake's
+# 14 programs) in their own temporary target dirs (PoCL kernel cache off, set by the bench),
+# then cold bakes of cli/kernels and of the largest corpus library that compiles.
 if [ "$want_devloop" = 1 ]; then
+    acl=$REPO/../shared/corpus/computelibrary
+    if [ -z "${BENCH_DEVLOOP_LIBRARIES+set}" ] && [ -d "$acl" ]; then
+        acl=$(cd "$acl" && pwd)
+        export BENCH_DEVLOOP_LIBRARIES="$acl|-I $acl -D DATA_TYPE=float -D VEC_SIZE=4 -D VEC_SIZE_LEFTOVER=0"
+    fi
     step devloop "$(exe devloop)" --clbake "$T/release/clbake"
 fi
 

@@ -477,43 +477,49 @@ else:
     w("")
 
 # ---- developer loop
-dl = devloop.get("loop") or {}
+DL_ORDER = ["first_build", "first_build_deps_ready", "noop", "comment_edit", "code_edit", "main_edit"]
+
+
+def render_loop(dl):
+    steps = dl["steps"]
+    w(f"A copy of `{dl.get('crate', 'examples/hello-kernels')}` ({dl.get('programs', '?')} programs) in a temporary "
+      "directory, its path dependencies pointing at this checkout, built with `cargo build --release -vv` into its own "
+      "target directory, with `POCL_KERNEL_CACHE=0` and `CLBAKE_CACHE_DIR=off`. Each figure is the wall time of "
+      f"cargo; (b) to (e) ran {dl.get('runs', '?')} times, interleaved, (a) and (a') once. (c) appends a comment "
+      f"line to `{dl.get('edited_kernel', 'kernels/saxpy.cl')}`; (d) edits the code of that kernel (same result, "
+      "new tokens); (e) adds an item to `src/main.rs`. *Compiled / reused* is what the build script's summary line "
+      "says (`clbake: N program(s): C compiled, R reused ...`); *bake* is the time that line reports, *rest* the "
+      "median wall time less the median bake (cargo, compiling the build script and the crate, linking). "
+      f"Load average {devloop.get('load_start', '?')} at the start of the bench, {devloop.get('load_end', '?')} "
+      "at the end.")
+    w("")
+    w("| step | runs | seconds (min / median) | bake, s (median) | rest, s | programs compiled / reused | build script |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for key in DL_ORDER:
+        r = steps.get(key)
+        if not r:
+            continue
+        counts = "–" if r.get("compiled") is None else f"{r['compiled']} / {r['reused']}"
+        ran = "ran" if r.get("build_script_ran") else "fresh"
+        extra = f", {r['crates_compiled']} crates compiled" if key == "first_build" and r.get("crates_compiled") else ""
+        total, bake = med(r.get("seconds")), med(r.get("bake_s"))
+        rest = None if total is None else total - (bake if bake is not None and not math.isnan(bake) else 0)
+        w(f"| {r.get('label', key)} | {(r.get('seconds') or {}).get('n', '–')} | {mm(r.get('seconds'))} | "
+          f"{num(bake)} | {num(rest)} | {counts} | {ran}{extra} |")
+    w("")
+    for u in dl.get("unexpected") or []:
+        w(f"- Unexpected: {u}")
+    if dl.get("unexpected"):
+        w("")
+
+
+loops = [l for l in (devloop.get("loop14"), devloop.get("loop")) if l and l.get("steps")]
 bakes = devloop.get("bake") or []
 w("## Developer loop")
 w("")
-if dl.get("steps") or bakes:
-    DL_ORDER = ["first_build", "first_build_deps_ready", "noop", "comment_edit", "code_edit", "main_edit"]
-    if dl.get("steps"):
-        steps = dl["steps"]
-        w(f"A copy of `{dl.get('crate', 'examples/hello-kernels')}` ({dl.get('programs', '?')} programs) in a temporary "
-          "directory, its path dependencies pointing at this checkout, built with `cargo build --release -vv` into its own "
-          "target directory, with `POCL_KERNEL_CACHE=0` and `CLBAKE_CACHE_DIR=off`. Each figure is the wall time of "
-          f"cargo; (b) to (e) ran {dl.get('runs', '?')} times, interleaved, (a) and (a') once. (c) appends a comment "
-          f"line to `{dl.get('edited_kernel', 'kernels/saxpy.cl')}`; (d) edits the code of that kernel (same result, "
-          "new tokens); (e) adds an item to `src/main.rs`. *Compiled / reused* is what the build script's summary line "
-          "says (`clbake: N program(s): C compiled, R reused ...`); *bake* is the time that line reports, *rest* the "
-          "median wall time less the median bake (cargo, compiling the build script and the crate, linking). "
-          f"Load average {devloop.get('load_start', '?')} at the start of the bench, {devloop.get('load_end', '?')} "
-          "at the end.")
-        w("")
-        w("| step | runs | seconds (min / median) | bake, s (median) | rest, s | programs compiled / reused | build script |")
-        w("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
-        for key in DL_ORDER:
-            r = steps.get(key)
-            if not r:
-                continue
-            counts = "–" if r.get("compiled") is None else f"{r['compiled']} / {r['reused']}"
-            ran = "ran" if r.get("build_script_ran") else "fresh"
-            extra = f", {r['crates_compiled']} crates compiled" if key == "first_build" and r.get("crates_compiled") else ""
-            total, bake = med(r.get("seconds")), med(r.get("bake_s"))
-            rest = None if total is None else total - (bake if bake is not None and not math.isnan(bake) else 0)
-            w(f"| {r.get('label', key)} | {(r.get('seconds') or {}).get('n', '–')} | {mm(r.get('seconds'))} | "
-              f"{num(bake)} | {num(rest)} | {counts} | {ran}{extra} |")
-        w("")
-        for u in dl.get("unexpected") or []:
-            w(f"- Unexpected: {u}")
-        if dl.get("unexpected"):
-            w("")
+if loops or bakes:
+    for dl in loops:
+        render_loop(dl)
     for b in bakes:
         if b.get("skipped"):
             w(f"Cold bake of `{b.get('kernels')}`: skipped: {b['skipped']}")

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// One bake: wall time of the `clbake bake` process and its `--json` summary.
-fn bake_once(clbake: &Path, kernels: &Path, jobs1: bool, keep_going: bool, scratch: &str) -> R<Value> {
+fn bake_once(clbake: &Path, kernels: &Path, extra: &[String], jobs1: bool, keep_going: bool, scratch: &str) -> R<Value> {
     let dir = common::fresh_dir(scratch)?;
     let out = dir.join("out.clbk");
     let env = [kv("POCL_KERNEL_CACHE", "0"), kv("POCL_CACHE_DIR", dir.join("pocl")), kv("CLBAKE_CACHE_DIR", "off")];
@@ -20,6 +20,7 @@ fn bake_once(clbake: &Path, kernels: &Path, jobs1: bool, keep_going: bool, scrat
     if keep_going {
         args.push("--keep-going");
     }
+    args.extend(extra.iter().map(String::as_str));
     let mut c = common::command(clbake, &args, &env);
     let (v, wall_ms) = if keep_going {
         // Exit status 1 when a program failed: the summary is still printed.
@@ -43,15 +44,16 @@ fn summarize(samples: &[Value]) -> Value {
             "compiled": last["compiled"], "failed": last["failed"], "samples": samples })
 }
 
-/// `runs` cold bakes of `kernels` each way; `name` is how the results call the directory.
-pub fn run(clbake: &Path, kernels: &Path, name: &str, runs: usize, keep_going: bool) -> R<Value> {
+/// `runs` cold bakes of `kernels` each way (with `extra` arguments: `-I`, `-D`); `name` is
+/// how the results call the directory.
+pub fn run(clbake: &Path, kernels: &Path, extra: &[String], name: &str, runs: usize, keep_going: bool) -> R<Value> {
     if !kernels.is_dir() {
         return Err(format!("{} is not a directory", kernels.display()).into());
     }
     let (mut one, mut all) = (Vec::new(), Vec::new());
     for run in 1..=runs {
         for jobs1 in [true, false] {
-            let v = bake_once(clbake, kernels, jobs1, keep_going, "devloop-bake")?;
+            let v = bake_once(clbake, kernels, extra, jobs1, keep_going, "devloop-bake")?;
             println!(
                 "[bake] run {run}/{runs} {name} {:<12} {:>8} s wall ({} s bake), {} compiled, {} failed",
                 if jobs1 { "--jobs 1" } else { "default" },
@@ -68,7 +70,7 @@ pub fn run(clbake: &Path, kernels: &Path, name: &str, runs: usize, keep_going: b
     let ratio_bake = median(&one, "bake_seconds") / median(&all, "bake_seconds");
     let programs = one.last().map_or(json!(null), |v| v["programs"].clone());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Ok(json!({ "kernels": name, "programs": programs, "runs": runs, "keep_going": keep_going,
+    Ok(json!({ "kernels": name, "args": extra, "programs": programs, "runs": runs, "keep_going": keep_going,
                "workers": cores, "jobs1": summarize(&one), "default": summarize(&all),
                "ratio": ratio.is_finite().then_some(ratio), "ratio_bake": ratio_bake.is_finite().then_some(ratio_bake) }))
 }

@@ -10,18 +10,40 @@ use std::time::Instant;
 /// The steps, in the order of the table.
 pub const ORDER: &[&str] = &["first_build", "first_build_deps_ready", "noop", "comment_edit", "code_edit", "main_edit"];
 
-/// Labels of the steps.
-fn label(key: &str) -> &'static str {
-    match key {
-        "first_build" => "(a) first build, empty target dir (dependencies too)",
-        "first_build_deps_ready" => "(a') first build of the crate, dependencies built",
-        "noop" => "(b) no-op rebuild",
-        "comment_edit" => "(c) comment-only edit of kernels/saxpy.cl",
-        "code_edit" => "(d) code edit of kernels/saxpy.cl",
-        "main_edit" => "(e) edit of src/main.rs only",
-        _ => "?",
+/// Which crate the loop runs on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Crate {
+    /// examples/hello-kernels as it is (4 programs); kernels/saxpy.cl is edited.
+    Example,
+    /// The example with cli/kernels (clbake's 14 programs) as its kernels and a `main` that
+    /// only loads them; kernels/softmax.cl is edited.
+    Library,
+}
+
+impl Crate {
+    fn edited(self) -> &'static str {
+        match self {
+            Crate::Example => "kernels/saxpy.cl",
+            Crate::Library => "kernels/softmax.cl",
+        }
     }
 }
+
+/// Labels of the steps.
+fn label(key: &str, edited: &str) -> String {
+    match key {
+        "first_build" => "(a) first build, empty target dir (dependencies too)".into(),
+        "first_build_deps_ready" => "(a') first build of the crate, dependencies built".into(),
+        "noop" => "(b) no-op rebuild".into(),
+        "comment_edit" => format!("(c) comment-only edit of {edited}"),
+        "code_edit" => format!("(d) code edit of {edited}"),
+        "main_edit" => "(e) edit of src/main.rs only".into(),
+        _ => "?".into(),
+    }
+}
+
+/// The `main` of the library crate: load every program, print the report.
+const LIBRARY_MAIN: &str = "mod kernels {\n    clbake::include_kernels!();\n}\n\nfn main() -> Result<(), clbake::Error> {\n    let session = clbake::Session::from_env()?;\n    let k = kernels::Kernels::load_eager(&session)?;\n    print!(\"{}\", k.report());\n    Ok(())\n}\n";
 
 /// The crate under test: a copy of the example and its own target directory.
 struct Copy {
@@ -47,13 +69,18 @@ fn copy_tree(from: &Path, to: &Path) -> R<()> {
 
 /// examples/hello-kernels without its target/, under a temporary directory, with its path
 /// dependencies pointing back at this checkout (as cli/tests/it/example.rs does).
-fn copy_example() -> R<Copy> {
+fn copy_example(krate: Crate) -> R<Copy> {
     let dir = tempfile::Builder::new().prefix("clbake-devloop-").tempdir()?;
     let repo = common::repo();
     let src = repo.join("examples/hello-kernels");
     let root = dir.path().join("hello-kernels");
     for sub in ["src", "kernels"] {
         copy_tree(&src.join(sub), &root.join(sub))?;
+    }
+    if krate == Crate::Library {
+        std::fs::remove_dir_all(root.join("kernels"))?;
+        copy_tree(&repo.join("cli/kernels"), &root.join("kernels"))?;
+        std::fs::write(root.join("src/main.rs"), LIBRARY_MAIN)?;
     }
     std::fs::copy(src.join("build.rs"), root.join("build.rs"))?;
     if let Ok(lock) = std::fs::read(src.join("Cargo.lock")) {
@@ -160,12 +187,12 @@ fn code_edit(file: &Path, n: usize) -> R<()> {
 }
 
 /// Runs `edit`, then a build; prints and returns the sample.
-fn step(copy: &Copy, key: &str, run: usize, edit: impl FnOnce(&Path) -> R<()>) -> R<Value> {
+fn step(copy: &Copy, key: &str, edited: &str, run: usize, edit: impl FnOnce(&Path) -> R<()>) -> R<Value> {
     edit(&copy.root)?;
     let v = build(copy)?;
     println!(
         "[loop] run {run} {:<48} {:>8} s  build script {}  bake: {}",
-        label(key),
+        label(key, edited),
         common::fmt(v["seconds"].as_f64().unwrap_or(f64::NAN)),
         if v["build_script_ran"] == json!(true) { "ran" } else { "fresh" },
         match (v["compiled"].as_u64(), v["reused"].as_u64()) {
@@ -187,8 +214,9 @@ fn expected(key: &str, programs: u64) -> Option<(u64, u64)> {
 }
 
 /// Every step; (b) to (e) `runs` times, interleaved.
-pub fn run(runs: usize) -> R<Value> {
-    let copy = copy_example()?;
+pub fn run(runs: usize, krate: Crate) -> R<Value> {
+    let copy = copy_example(krate)?;
+    let edited = krate.edited();
     println!("[loop] copy of examples/hello-kernels in {}, target dir {}", copy.root.display(), copy.target.display());
     let mut samples: Map<String, Value> = Map::new();
     let mut push = |key: &str, v: Value| {
@@ -196,14 +224,14 @@ pub fn run(runs: usize) -> R<Value> {
             list.push(v);
         }
     };
-    push("first_build", step(&copy, "first_build", 1, |_| Ok(()))?);
+    push("first_build", step(&copy, "first_build", edited, 1, |_| Ok(()))?);
     for run in 1..=runs {
-        push("noop", step(&copy, "noop", run, |_| Ok(()))?);
+        push("noop", step(&copy, "noop", edited, run, |_| Ok(()))?);
         let comment = format!("\n// devloop: comment-only edit {run}\n");
-        push("comment_edit", step(&copy, "comment_edit", run, |root| append(&root.join("kernels/saxpy.cl"), &comment))?);
-        push("code_edit", step(&copy, "code_edit", run, |root| code_edit(&root.join("kernels/saxpy.cl"), run))?);
+        push("comment_edit", step(&copy, "comment_edit", edited, run, |root| append(&root.join(edited), &comment))?);
+        push("code_edit", step(&copy, "code_edit", edited, run, |root| code_edit(&root.join(edited), run))?);
         let item = format!("\n// devloop: edit {run}\n#[allow(dead_code)]\nconst DEVLOOP_EDIT_{run}: u32 = {run};\n");
-        push("main_edit", step(&copy, "main_edit", run, |root| append(&root.join("src/main.rs"), &item))?);
+        push("main_edit", step(&copy, "main_edit", edited, run, |root| append(&root.join("src/main.rs"), &item))?);
     }
     // (a'): the crate's own outputs (build script, OUT_DIR with the bundle, executable)
     // removed from its target dir; the dependencies stay built.
@@ -220,7 +248,7 @@ pub fn run(runs: usize) -> R<Value> {
             }
         }
     }
-    push("first_build_deps_ready", step(&copy, "first_build_deps_ready", 1, |_| Ok(()))?);
+    push("first_build_deps_ready", step(&copy, "first_build_deps_ready", edited, 1, |_| Ok(()))?);
 
     let programs = samples["first_build"][0]["programs"].as_u64().unwrap_or(0);
     let mut steps = Map::new();
@@ -240,7 +268,7 @@ pub fn run(runs: usize) -> R<Value> {
             if bad_bake {
                 surprises.push(format!(
                     "{} (run {}): expected {}, got {}",
-                    label(key),
+                    label(key, edited),
                     i + 1,
                     want.map_or("no bake".into(), |(c, r)| format!("{c} compiled, {r} reused")),
                     got.map_or("no bake".into(), |(c, r)| format!("{c} compiled, {r} reused"))
@@ -249,7 +277,7 @@ pub fn run(runs: usize) -> R<Value> {
         }
         steps.insert(
             key.to_string(),
-            json!({ "label": label(key), "seconds": stat_of(list, "seconds").json(), "bake_s": stat_of(list, "bake_s").json(),
+            json!({ "label": label(key, edited), "seconds": stat_of(list, "seconds").json(), "bake_s": stat_of(list, "bake_s").json(),
                     "compiled": last["compiled"], "reused": last["reused"], "build_script_ran": last["build_script_ran"],
                     "crates_compiled": last["crates_compiled"], "samples": list }),
         );
@@ -263,7 +291,8 @@ pub fn run(runs: usize) -> R<Value> {
         let kept = copy.dir.keep();
         println!("[loop] kept {}", kept.display());
     }
-    Ok(json!({ "crate": "examples/hello-kernels", "programs": programs, "edited_kernel": "kernels/saxpy.cl",
+    let name = if krate == Crate::Example { "examples/hello-kernels" } else { "examples/hello-kernels with cli/kernels" };
+    Ok(json!({ "crate": name, "programs": programs, "edited_kernel": edited,
                "temp_dir": dir, "env": { "POCL_KERNEL_CACHE": "0", "CLBAKE_CACHE_DIR": "off" }, "runs": runs,
                "steps": steps, "unexpected": surprises }))
 }

@@ -297,7 +297,8 @@ fn a_launch_the_device_cannot_hold_is_skipped_with_a_warning() {
 
 #[test]
 fn a_compile_stuck_in_the_driver_is_stopped_and_reported() {
-    // 4096 unrolled statements: PoCL takes minutes over this one (190 s measured here).
+    // 4096 unrolled statements: PoCL takes minutes over this one (190 s measured here), the
+    // other program well under the limit even on a loaded machine.
     let dir = tempfile::tempdir().unwrap();
     let slow = "#define R4(x) x x x x\n#define R16(x) R4(R4(x))\n#define R256(x) R16(R16(x))\n#define R4096(x) R16(R256(x))\n\
                 __kernel void slow(__global float* y) {\n    float a = y[0];\n    R4096(a = a * 1.0001f + sin(a);)\n    y[0] = a;\n}\n";
@@ -305,11 +306,11 @@ fn a_compile_stuck_in_the_driver_is_stopped_and_reported() {
     std::fs::write(dir.path().join("fast.cl"), "__kernel void fast(__global float* y) { y[0] = 1.0f; }\n").unwrap();
     let out = dir.path().join("o.clbk");
     let mut c = command(&clbake_bin());
-    c.args(["bake", "--jobs", "2", "--keep-going", "--compile-timeout", "2", "--kernels"]).arg(dir.path()).arg("-o").arg(&out);
+    c.args(["bake", "--jobs", "2", "--keep-going", "--compile-timeout", "20", "--kernels"]).arg(dir.path()).arg("-o").arg(&out);
     let o = c.output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("slow.cl") && stderr.contains("took longer than 2 s and was stopped"), "{stderr}");
+    assert!(stderr.contains("slow.cl") && stderr.contains("took longer than 20 s and was stopped"), "{stderr}");
     // The other program is in the bundle, with its binary.
     let bundle = std::fs::read(&out).unwrap();
     let b = clbake::core::format::Bundle::parse(&bundle).unwrap();
