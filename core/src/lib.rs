@@ -6,13 +6,13 @@
 //! device fingerprint and verified before use.
 //!
 //! ```
-//! use clbake_core::format::{Bundle, BundleWriter};
+//! use clbake_core::format::{Bundle, BundleWriter, ProgramSpec};
 //! use clbake_core::Fingerprint;
 //!
 //! let device = Fingerprint { device_name: "Mali-G52".into(), driver_version: "r40p0".into(), ..Default::default() };
 //! let mut writer = BundleWriter::new();
-//! let saxpy = writer.add_program("saxpy", "", &["saxpy".to_string()], "__kernel void saxpy() {}");
-//! writer.add_binary(saxpy, &device, b"the driver's program binary");
+//! let saxpy = writer.add_program(&ProgramSpec::simple("saxpy", "", &["saxpy"], "__kernel void saxpy() {}"));
+//! writer.add_binary(saxpy, &device, b"the driver's program binary", &[]); // no known answers
 //! let bytes = writer.to_bytes();
 //!
 //! let bundle = Bundle::parse(&bytes)?; // checks header, tables and their checksum; never panics
