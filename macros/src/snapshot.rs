@@ -5,7 +5,7 @@
 //! `CLBAKE_BLESS=1 cargo test -p clbake-macros snapshot` rewrites the files.
 
 use crate::kernels::{codegen, model_from_bytes};
-use clbake_core::format::{BundleWriter, ProgramSpec};
+use clbake_core::format::BundleWriter;
 use clbake_core::source::{discover, DiscoverOptions};
 use std::path::{Path, PathBuf};
 
@@ -16,14 +16,7 @@ fn expand_dir(dir: &Path) -> String {
     assert!(found.failures.is_empty(), "{:?}", found.failures);
     let mut w = BundleWriter::new().with_info("snapshot");
     for p in &found.programs {
-        w.add_program(&ProgramSpec {
-            name: &p.name,
-            stem: &p.stem,
-            variant: &p.variant,
-            options: &p.options,
-            source: &p.source,
-            kernels: p.kernels.clone(),
-        });
+        w.add_program(&p.spec());
     }
     let bytes = w.to_bytes();
     let model = model_from_bytes(PathBuf::from("OUT_DIR/clbake/kernels.clbk"), &bytes).unwrap();

@@ -3,7 +3,7 @@
 //! of programs (bundles of the first N programs of it, re-packed without recompiling).
 
 use crate::common::{self, kv, ms, run_json, Stat, R};
-use clbake::core::format::{Bundle, BundleWriter, ProgramSpec};
+use clbake::core::format::{Bundle, BundleWriter};
 use clbake::{AnyProgram, Buffer, DeviceSelector, Embedded, KernelSet, Launch, LoadOptions, LoadPath, ReadWrite, Session};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -78,14 +78,7 @@ pub fn subset(full: &Path, n: usize, out: &Path) -> R<()> {
     let mut w = BundleWriter::new();
     for (i, p) in bundle.programs().iter().take(n).enumerate() {
         let source = p.source()?;
-        let idx = w.add_program(&ProgramSpec {
-            name: p.name,
-            stem: p.stem,
-            variant: p.variant,
-            options: p.options,
-            source: &source,
-            kernels: p.kernels.iter().map(|k| k.to_record()).collect(),
-        });
+        let idx = w.add_program(&p.to_spec(&source));
         for b in bundle.binaries_of(i as u32) {
             w.add_binary_entry(idx, b)?;
         }

@@ -7,7 +7,7 @@
 //! are rewritten with clbake-core's writer from the bundle `clbake bake` writes here.
 
 use crate::common::*;
-use clbake::core::format::{Bundle, BundleWriter, KnownAnswer, ProgramSpec};
+use clbake::core::format::{Bundle, BundleWriter, KnownAnswer};
 use clbake::core::Fingerprint;
 use serde_json::Value;
 use std::os::unix::process::ExitStatusExt;
@@ -44,8 +44,7 @@ fn rewrite(bytes: &[u8], edit: &dyn Fn(&str, Binary, &Bundle<'_>) -> Binary) -> 
     let mut w = BundleWriter::new().with_info(b.info());
     let sources: Vec<String> = b.programs().iter().map(|p| p.source().unwrap()).collect();
     for (p, source) in b.programs().iter().zip(&sources) {
-        let kernels = p.kernels.iter().map(|k| k.to_record()).collect();
-        w.add_program(&ProgramSpec { name: p.name, stem: p.stem, variant: p.variant, options: p.options, source, kernels });
+        w.add_program(&p.to_spec(source));
     }
     for e in b.binaries() {
         let name = b.programs()[e.program as usize].name;

@@ -29,7 +29,7 @@ pub use report::{untyped_kernels, Progress, Report, Step, Untyped};
 pub use worker::{serve_if_worker, WorkerCommand};
 
 use crate::cl::{ClError, DeviceInfo};
-use crate::format::{Bundle, BundleWriter, FormatError, KernelRecord, ProgramSpec, TunedLaunch};
+use crate::format::{Bundle, BundleWriter, FormatError, KernelRecord, TunedLaunch};
 use crate::hash::Hash128;
 use crate::source::{FileFailure, ProgramSource};
 use std::path::{Path, PathBuf};
@@ -184,7 +184,7 @@ pub fn bake(
     }
     let mut kernels: Vec<Vec<KernelRecord>> = programs.iter().map(|p| p.kernels.clone()).collect();
     let mut writer = BundleWriter::new().with_level(plan.zstd_level).with_info(bundle_info(plan));
-    let ids: Vec<u32> = programs.iter().map(|p| writer.add_program(&spec(p, p.kernels.clone()))).collect();
+    let ids: Vec<u32> = programs.iter().map(|p| writer.add_program(&p.spec())).collect();
 
     // Reuse: (program, device) pairs whose binary the previous bundle holds.
     // A previous bundle with any damage is not trusted at all, and one baked with other
@@ -353,10 +353,6 @@ fn bundle_info(plan: &Plan) -> String {
         info.push_str(&plan.info);
     }
     info
-}
-
-fn spec(p: &ProgramSource, kernels: Vec<KernelRecord>) -> ProgramSpec<'_> {
-    ProgramSpec { name: &p.name, stem: &p.stem, variant: &p.variant, options: &p.options, source: &p.source, kernels }
 }
 
 /// Runs the compiles of `jobs`, in order of `jobs` in the result.

@@ -167,14 +167,7 @@ fn write_result(path: &Path, prog: &ProgramSource, device: &DeviceInfo, result: 
         Err(f) => (format!("failed\n{}", f.log), prog.kernels.clone()),
     };
     let mut w = BundleWriter::new().with_level(1).with_info(info);
-    let i = w.add_program(&ProgramSpec {
-        name: &prog.name,
-        stem: &prog.stem,
-        variant: &prog.variant,
-        options: &prog.options,
-        source: &prog.source,
-        kernels,
-    });
+    let i = w.add_program(&ProgramSpec { kernels, ..prog.spec() });
     if let Ok(Compiled { binary: Some(b), warm, .. }) = result {
         w.add_binary(i, &device.fingerprint, b, &warm.answers);
     }
@@ -299,14 +292,7 @@ pub(crate) fn run(
     let job = dir.join("job.clbk");
     let mut w = BundleWriter::new().with_level(1).with_info(job_info(settings, devices));
     for p in programs {
-        w.add_program(&ProgramSpec {
-            name: &p.name,
-            stem: &p.stem,
-            variant: &p.variant,
-            options: &p.options,
-            source: &p.source,
-            kernels: p.kernels.clone(),
-        });
+        w.add_program(&p.spec());
     }
     for (p, d, launch) in tuned {
         if programs[*p].kernels.iter().any(|k| k.name == launch.kernel) {

@@ -186,6 +186,19 @@ pub struct ProgramEntry<'a> {
 }
 
 impl ProgramEntry<'_> {
+    /// This program as a [`BundleWriter`](super::BundleWriter) takes it, with `source` (its
+    /// [`source`](Self::source), decompressed): to write it into another bundle.
+    pub fn to_spec<'s>(&'s self, source: &'s str) -> super::ProgramSpec<'s> {
+        super::ProgramSpec {
+            name: self.name,
+            stem: self.stem,
+            variant: self.variant,
+            options: self.options,
+            source,
+            kernels: self.kernels.iter().map(|k| k.to_record()).collect(),
+        }
+    }
+
     /// The key that binaries built from this exact program carry.
     pub fn key(&self) -> Hash128 {
         self.key

@@ -53,6 +53,18 @@ pub struct ProgramSource {
 }
 
 impl ProgramSource {
+    /// The program as a bundle stores it (its kernels as discovery read them).
+    pub fn spec(&self) -> crate::format::ProgramSpec<'_> {
+        crate::format::ProgramSpec {
+            name: &self.name,
+            stem: &self.stem,
+            variant: &self.variant,
+            options: &self.options,
+            source: &self.source,
+            kernels: self.kernels.clone(),
+        }
+    }
+
     /// The [`program_key`](crate::hash::program_key) of this program.
     pub fn key(&self) -> Hash128 {
         crate::hash::program_key_of_source(&self.name, &self.options, &self.source)
