@@ -69,6 +69,14 @@ struct Slot {
 /// `KernelSet` is `Send + Sync`: kernels can be launched from several threads at once
 /// (each kernel's arguments are set and enqueued under its own lock).
 pub struct KernelSet<P> {
+    core: SetCore,
+    _programs: PhantomData<fn() -> P>,
+}
+
+/// What [`KernelSet`] holds, indexed by program number. Not generic, so that its code is
+/// compiled once in this crate rather than again (at the user's optimisation level) in
+/// every crate that calls `include_kernels!`.
+struct SetCore {
     engine: Engine,
     slots: Vec<Slot>,
     tuning: Tuning,
@@ -80,15 +88,122 @@ pub struct KernelSet<P> {
     /// whole, plus each program created at its first launch.
     load_ns: AtomicU64,
     started: Instant,
-    _programs: PhantomData<fn() -> P>,
 }
 
 impl<P: ProgramId> KernelSet<P> {
     /// Parses `bundle` (tables only, checksummed; nothing decompressed) and opens the disk
     /// cache `opts` names. No program is created yet.
     pub fn load(session: &Session, bundle: &Embedded<P>, opts: &LoadOptions) -> Result<Self, Error> {
-        let engine = Engine::open(session, bundle.bytes(), opts)?;
-        if let Some(expected) = P::expected() {
+        Ok(KernelSet { core: SetCore::open(session, bundle.bytes(), P::expected(), opts)?, _programs: PhantomData })
+    }
+
+    /// [`load`](Self::load), then creates every program now (embedded binaries on several
+    /// threads on CPU devices). A program that fails is recorded, not returned: its kernels
+    /// return the error when launched, and the [report](Self::report) lists it.
+    pub fn load_eager(session: &Session, bundle: &Embedded<P>, opts: &LoadOptions) -> Result<Self, Error> {
+        let set = Self::load(session, bundle, opts)?;
+        let all: Vec<usize> = (0..set.core.slots.len()).collect();
+        set.core.load_indices(&all);
+        Ok(set)
+    }
+
+    /// Creates `programs` now if they are not yet (several at once, as an eager load does).
+    pub fn preload(&self, programs: &[P]) {
+        let idx: Vec<usize> = programs.iter().map(|p| p.index()).collect();
+        self.core.load_indices(&idx);
+    }
+
+    /// Whether program `p` has been created.
+    pub fn is_loaded(&self, p: P) -> bool {
+        self.core.is_loaded(p.index())
+    }
+
+    /// Number of programs created so far.
+    pub fn loaded_count(&self) -> usize {
+        self.core.loaded_count()
+    }
+
+    /// The path that served program `p`, if it is loaded.
+    pub fn path(&self, p: P) -> Option<LoadPath> {
+        self.core.path(p.index())
+    }
+
+    /// Number of programs in the bundle.
+    pub fn len(&self) -> usize {
+        self.core.slots.len()
+    }
+
+    /// Whether the bundle holds no program.
+    pub fn is_empty(&self) -> bool {
+        self.core.slots.is_empty()
+    }
+
+    /// The name of program `p` in the bundle.
+    pub fn program_name(&self, p: P) -> &str {
+        self.core.program_name(p.index())
+    }
+
+    /// The index of kernel `name` of program `p` (what [`launch`](Self::launch) takes).
+    pub fn kernel_index(&self, p: P, name: &str) -> Option<usize> {
+        self.core.kernel_index(p.index(), name)
+    }
+
+    /// The session the programs are created on.
+    pub fn session(&self) -> &Session {
+        &self.core.engine.session
+    }
+
+    /// The tuned work sizes used when a launch passes no local size.
+    pub fn tuning(&self) -> &Tuning {
+        &self.core.tuning
+    }
+
+    /// Replaces the tuned work sizes ([`Tuning::none`] lets the driver choose every local
+    /// size).
+    pub fn with_tuning(mut self, tuning: Tuning) -> Self {
+        self.core.tuning = tuning;
+        self
+    }
+
+    /// Starts a launch of kernel number `kernel` (in the bundle's order, see
+    /// [`kernel_index`](Self::kernel_index)) of program `p`, creating the program on first
+    /// use. Untyped, yet safe: each argument is checked against the parameter the device's
+    /// driver reports (kind, type, address space, access) before anything is set.
+    pub fn launch(&self, p: P, kernel: usize) -> Result<Launch<'_>, Error> {
+        self.core.launch(p.index(), kernel)
+    }
+
+    /// [`launch`](Self::launch) by kernel name.
+    pub fn launch_named(&self, p: P, kernel: &str) -> Result<Launch<'_>, Error> {
+        self.core.launch_named(p.index(), kernel)
+    }
+
+    /// Recovers from a kernel of program `p` failing at enqueue or run (stale binaries show
+    /// up as `CL_INVALID_PROGRAM_EXECUTABLE` or `CL_OUT_OF_RESOURCES` on some drivers): drops
+    /// the binary it was loaded from (evicts its cache entry, or marks the embedded binary
+    /// unusable for the rest of this process), rebuilds it from source, stores the new
+    /// binary in the cache and records `cause` in the report. The caller retries once.
+    pub fn recover(&self, p: P, cause: &dyn std::fmt::Display) -> Result<(), Error> {
+        self.core.recover(p.index(), cause)
+    }
+
+    /// What the loads so far did: one entry per program created or failed, in bundle order.
+    pub fn report(&self) -> LoadReport {
+        self.core.report()
+    }
+
+    /// Time since the set was created (for start-up measurements).
+    pub fn age(&self) -> std::time::Duration {
+        self.core.started.elapsed()
+    }
+}
+
+impl SetCore {
+    /// Parses `bundle` and opens the disk cache; `expected` are the program names the
+    /// caller's code was generated for.
+    fn open(session: &Session, bundle: &'static [u8], expected: Option<&[&str]>, opts: &LoadOptions) -> Result<Self, Error> {
+        let engine = Engine::open(session, bundle, opts)?;
+        if let Some(expected) = expected {
             let found: Vec<&str> = engine.programs().iter().map(|p| p.name).collect();
             if found != expected {
                 return Err(Error::WrongBundle { detail: format!("{} program(s) expected, {} found", expected.len(), found.len()) });
@@ -100,7 +215,7 @@ impl<P: ProgramId> KernelSet<P> {
             .iter()
             .map(|_| Slot { state: Mutex::new(State::Unloaded), report: Mutex::new(None), loading: Mutex::new(()) })
             .collect();
-        Ok(KernelSet {
+        Ok(SetCore {
             engine,
             slots,
             tuning,
@@ -108,26 +223,11 @@ impl<P: ProgramId> KernelSet<P> {
             serial_lock: Mutex::new(()),
             load_ns: AtomicU64::new(0),
             started: Instant::now(),
-            _programs: PhantomData,
         })
     }
 
-    /// [`load`](Self::load), then creates every program now (embedded binaries on several
-    /// threads on CPU devices). A program that fails is recorded, not returned: its kernels
-    /// return the error when launched, and the [report](Self::report) lists it.
-    pub fn load_eager(session: &Session, bundle: &Embedded<P>, opts: &LoadOptions) -> Result<Self, Error> {
-        let set = Self::load(session, bundle, opts)?;
-        let all: Vec<usize> = (0..set.slots.len()).collect();
-        set.load_indices(&all);
-        Ok(set)
-    }
-
-    /// Creates `programs` now if they are not yet (several at once, as an eager load does).
-    pub fn preload(&self, programs: &[P]) {
-        let idx: Vec<usize> = programs.iter().map(|p| p.index()).filter(|&i| i < self.slots.len()).collect();
-        self.load_indices(&idx);
-    }
-
+    /// Creates programs `which` (indices) now, several at once, skipping those already
+    /// created or out of range.
     fn load_indices(&self, which: &[usize]) {
         let t = Instant::now();
         self.load_indices_untimed(which);
@@ -142,6 +242,7 @@ impl<P: ProgramId> KernelSet<P> {
         let todo: Vec<usize> = which
             .iter()
             .copied()
+            .filter(|&i| i < self.slots.len())
             .filter(|&i| matches!(*self.slots[i].state.lock().unwrap_or_else(|e| e.into_inner()), State::Unloaded))
             .collect();
         for o in super::schedule::load_all(&self.engine, &todo) {
@@ -196,9 +297,8 @@ impl<P: ProgramId> KernelSet<P> {
         Loaded { _program: built.program, name: entry.name.to_string(), index: i, kernels, path }
     }
 
-    /// Program `p`, created now if this is its first use.
-    pub(crate) fn loaded(&self, p: P) -> Result<Arc<Loaded>, Error> {
-        let i = p.index();
+    /// Program `i`, created now if this is its first use.
+    fn loaded(&self, i: usize) -> Result<Arc<Loaded>, Error> {
         let Some(slot) = self.slots.get(i) else {
             return Err(Error::WrongBundle { detail: format!("program index {i}, the bundle has {}", self.slots.len()) });
         };
@@ -248,67 +348,31 @@ impl<P: ProgramId> KernelSet<P> {
         Outcome { built, report }
     }
 
-    /// Whether program `p` has been created.
-    pub fn is_loaded(&self, p: P) -> bool {
-        self.slots.get(p.index()).is_some_and(|s| matches!(*s.state.lock().unwrap_or_else(|e| e.into_inner()), State::Loaded(_)))
+    fn is_loaded(&self, i: usize) -> bool {
+        self.slots.get(i).is_some_and(|s| matches!(*s.state.lock().unwrap_or_else(|e| e.into_inner()), State::Loaded(_)))
     }
 
-    /// Number of programs created so far.
-    pub fn loaded_count(&self) -> usize {
+    fn loaded_count(&self) -> usize {
         self.slots.iter().filter(|s| matches!(*s.state.lock().unwrap_or_else(|e| e.into_inner()), State::Loaded(_))).count()
     }
 
-    /// The path that served program `p`, if it is loaded.
-    pub fn path(&self, p: P) -> Option<LoadPath> {
-        match &*self.slots.get(p.index())?.state.lock().unwrap_or_else(|e| e.into_inner()) {
+    fn path(&self, i: usize) -> Option<LoadPath> {
+        match &*self.slots.get(i)?.state.lock().unwrap_or_else(|e| e.into_inner()) {
             State::Loaded(l) => Some(l.path),
             _ => None,
         }
     }
 
-    /// Number of programs in the bundle.
-    pub fn len(&self) -> usize {
-        self.slots.len()
+    fn program_name(&self, i: usize) -> &str {
+        self.engine.programs().get(i).map_or("?", |e| e.name)
     }
 
-    /// Whether the bundle holds no program.
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+    fn kernel_index(&self, i: usize, name: &str) -> Option<usize> {
+        self.engine.programs().get(i)?.kernel(name).map(|(i, _)| i)
     }
 
-    /// The name of program `p` in the bundle.
-    pub fn program_name(&self, p: P) -> &str {
-        self.engine.programs().get(p.index()).map_or("?", |e| e.name)
-    }
-
-    /// The index of kernel `name` of program `p` (what [`launch`](Self::launch) takes).
-    pub fn kernel_index(&self, p: P, name: &str) -> Option<usize> {
-        self.engine.programs().get(p.index())?.kernel(name).map(|(i, _)| i)
-    }
-
-    /// The session the programs are created on.
-    pub fn session(&self) -> &Session {
-        &self.engine.session
-    }
-
-    /// The tuned work sizes used when a launch passes no local size.
-    pub fn tuning(&self) -> &Tuning {
-        &self.tuning
-    }
-
-    /// Replaces the tuned work sizes ([`Tuning::none`] lets the driver choose every local
-    /// size).
-    pub fn with_tuning(mut self, tuning: Tuning) -> Self {
-        self.tuning = tuning;
-        self
-    }
-
-    /// Starts a launch of kernel number `kernel` (in the bundle's order, see
-    /// [`kernel_index`](Self::kernel_index)) of program `p`, creating the program on first
-    /// use. Untyped, yet safe: each argument is checked against the parameter the device's
-    /// driver reports (kind, type, address space, access) before anything is set.
-    pub fn launch(&self, p: P, kernel: usize) -> Result<Launch<'_>, Error> {
-        let loaded = self.loaded(p)?;
+    fn launch(&self, i: usize, kernel: usize) -> Result<Launch<'_>, Error> {
+        let loaded = self.loaded(i)?;
         if loaded.kernels.get(kernel).is_none_or(|k| k.kernel.is_none()) {
             let name =
                 self.engine.programs()[loaded.index].kernels.get(kernel).map_or_else(|| format!("#{kernel}"), |k| k.name.to_string());
@@ -317,36 +381,28 @@ impl<P: ProgramId> KernelSet<P> {
         Ok(Launch::new(loaded, kernel, &self.tuning, &self.engine.session))
     }
 
-    /// [`launch`](Self::launch) by kernel name.
-    pub fn launch_named(&self, p: P, kernel: &str) -> Result<Launch<'_>, Error> {
+    fn launch_named(&self, i: usize, kernel: &str) -> Result<Launch<'_>, Error> {
         let index = self
-            .kernel_index(p, kernel)
-            .ok_or_else(|| Error::NoSuchKernel { program: self.program_name(p).to_string(), kernel: kernel.to_string() })?;
-        self.launch(p, index)
+            .kernel_index(i, kernel)
+            .ok_or_else(|| Error::NoSuchKernel { program: self.program_name(i).to_string(), kernel: kernel.to_string() })?;
+        self.launch(i, index)
     }
 
-    /// Recovers from a kernel of program `p` failing at enqueue or run (stale binaries show
-    /// up as `CL_INVALID_PROGRAM_EXECUTABLE` or `CL_OUT_OF_RESOURCES` on some drivers): drops
-    /// the binary it was loaded from (evicts its cache entry, or marks the embedded binary
-    /// unusable for the rest of this process), rebuilds it from source, stores the new
-    /// binary in the cache and records `cause` in the report. The caller retries once.
-    pub fn recover(&self, p: P, cause: &dyn std::fmt::Display) -> Result<(), Error> {
-        let i = p.index();
+    fn recover(&self, i: usize, cause: &dyn std::fmt::Display) -> Result<(), Error> {
         let slot = self.slots.get(i).ok_or_else(|| Error::WrongBundle { detail: format!("program index {i}") })?;
         let was = match &*slot.state.lock().unwrap_or_else(|e| e.into_inner()) {
             State::Loaded(l) => l.path,
             _ => LoadPath::Source,
         };
         let mut report =
-            slot.report.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_else(|| ProgramReport::new(self.program_name(p), was));
+            slot.report.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_else(|| ProgramReport::new(self.program_name(i), was));
         let t = Instant::now();
         let built = self.engine.rebuild(i, was, &cause.to_string(), &mut report);
         report.total_ms += t.elapsed().as_secs_f64() * 1e3;
         self.store(i, slot, Outcome { built, report }).map(drop)
     }
 
-    /// What the loads so far did: one entry per program created or failed, in bundle order.
-    pub fn report(&self) -> LoadReport {
+    fn report(&self) -> LoadReport {
         let programs: Vec<ProgramReport> =
             self.slots.iter().filter_map(|s| s.report.lock().unwrap_or_else(|e| e.into_inner()).clone()).collect();
         LoadReport {
@@ -357,11 +413,6 @@ impl<P: ProgramId> KernelSet<P> {
             cache: self.engine.cache_report(),
             serial: self.engine.serial,
         }
-    }
-
-    /// Time since the set was created (for start-up measurements).
-    pub fn age(&self) -> std::time::Duration {
-        self.started.elapsed()
     }
 
     /// Without a `log` logger installed (and unless `CLBAKE_LOG=off`), prints one line on
