@@ -55,6 +55,12 @@ impl<P> Embedded<P> {
         self.bytes
     }
 
+    /// The same bytes for any programs: what clbake's non-generic code takes, so that it
+    /// is compiled once in clbake rather than in every crate with a `Program` type.
+    pub(crate) fn erased(&self) -> Embedded<AnyProgram> {
+        Embedded::new(self.bytes)
+    }
+
     /// Parses (and validates) the bundle's header and tables; decompresses nothing.
     pub fn parse(&self) -> Result<Bundle<'static>, FormatError> {
         Bundle::parse(self.bytes)

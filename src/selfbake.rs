@@ -94,6 +94,17 @@ pub fn bake_embedded<P>(
     plan: Plan,
     progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> Result<SelfBakeSummary, Error> {
+    bake_any(&embedded.erased(), devices, out, plan, progress)
+}
+
+/// [`bake_embedded`] without the type parameter.
+fn bake_any(
+    embedded: &Embedded,
+    devices: &[DeviceInfo],
+    out: &Path,
+    plan: Plan,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<SelfBakeSummary, Error> {
     let start = Instant::now();
     let programs = programs(embedded)?;
     if devices.is_empty() {
@@ -125,6 +136,11 @@ pub fn bake_embedded<P>(
 /// 1 failed, 2 usage error). Also serves as a compile worker when the bake started this
 /// process as one. Returns `None`, doing nothing, otherwise, so the app runs normally.
 pub fn run_from_args<P>(embedded: &Embedded<P>) -> Option<ExitCode> {
+    run_any(&embedded.erased())
+}
+
+/// [`run_from_args`] without the type parameter.
+fn run_any(embedded: &Embedded) -> Option<ExitCode> {
     if let Some(code) = bake::serve_if_worker() {
         return Some(ExitCode::from(u8::try_from(code).unwrap_or(1)));
     }
@@ -189,7 +205,7 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Option<Result<PathBuf
 
 /// The self-bake of [`run_from_args`]: devices and settings from the environment,
 /// progress on stderr, compile workers run by this executable.
-fn bake_for_env<P>(embedded: &Embedded<P>, out: &Path) -> Result<SelfBakeSummary, Error> {
+fn bake_for_env(embedded: &Embedded, out: &Path) -> Result<SelfBakeSummary, Error> {
     let all = cl::devices()?;
     let devices = match DeviceSelector::from_env()? {
         sel @ DeviceSelector::Index(_) => vec![sel.pick(&all)?.clone()],
@@ -225,7 +241,7 @@ fn bake_for_env<P>(embedded: &Embedded<P>, out: &Path) -> Result<SelfBakeSummary
         ..Plan::default()
     };
     let progress = |p: Progress<'_>| eprintln!("self-bake: {}", p.line());
-    bake_embedded(embedded, &devices, out, plan, &progress)
+    bake_any(embedded, &devices, out, plan, &progress)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! and the work sizes against the kernel's and the device's limits — with messages that
 //! say what would fit.
 
-use super::args::{ArgDesc, KernelArg};
+use super::args::ArgDesc;
 use super::sizes;
 use clbake_core::cl::DeviceInfo;
 use clbake_core::clc::{classify, short_rust_type, AccessQualifier, AddressSpace, ParamInfo, ParamType, ValueType};
@@ -47,9 +47,8 @@ fn param_text(t: &ParamType) -> String {
 }
 
 /// Whether `arg` may be passed for parameter `p`; `Err` says why not and what would fit.
-pub(crate) fn fits(arg: &dyn KernelArg, p: &ParamInfo) -> Result<(), String> {
+pub(crate) fn fits(d: &ArgDesc, p: &ParamInfo) -> Result<(), String> {
     let ty = classify(p).map_err(|e| format!("its type cannot be passed ({e})"))?;
-    let d = arg.desc();
     let ok = match (&d, &ty) {
         (ArgDesc::Value(a), ParamType::Value(b)) => a.scalar == b.scalar && a.storage_width() == b.storage_width(),
         (
@@ -92,7 +91,7 @@ pub(crate) fn fits(arg: &dyn KernelArg, p: &ParamInfo) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("expects {}, got {}", param_text(&ty), arg_text(&d)))
+        Err(format!("expects {}, got {}", param_text(&ty), arg_text(d)))
     }
 }
 

@@ -97,7 +97,12 @@ impl<'a> Launch<'a> {
     }
 
     /// Adds the next argument, after checking it against the kernel's parameter.
-    pub fn arg(mut self, value: impl KernelArg + 'a) -> Self {
+    pub fn arg(self, value: impl KernelArg + 'a) -> Self {
+        // The generic part stays this small: the rest is compiled once, here.
+        self.push_arg(&value.desc(), value.pending())
+    }
+
+    fn push_arg(mut self, desc: &ArgDesc, pending: Pending) -> Self {
         if self.error.is_none() {
             let index = self.args.len();
             let slot = &self.loaded.kernels[self.kernel];
@@ -108,14 +113,14 @@ impl<'a> Launch<'a> {
                 )),
                 Some(params) => match params.get(index) {
                     None => Some(("?".to_string(), format!("the kernel takes {} argument(s)", params.len()))),
-                    Some(p) => check::fits(&value, p).err().map(|why| (p.name.clone(), why)),
+                    Some(p) => check::fits(desc, p).err().map(|why| (p.name.clone(), why)),
                 },
             };
             if let Some((param, problem)) = fault {
                 self.error = Some(Error::Argument { kernel: self.name().to_string(), index, param, problem });
             }
         }
-        self.args.push(value.pending());
+        self.args.push(pending);
         self
     }
 
@@ -131,6 +136,10 @@ impl<'a> Launch<'a> {
     /// Enqueues the kernel on `queue` (which must be on the session's device) and returns its
     /// event. Does not wait for it.
     pub fn enqueue<W: WorkSize>(self, queue: &CommandQueue, global: W, local: Option<W>) -> Result<Event, Error> {
+        self.enqueue_sizes(queue, global.dims(), local.as_ref().map(WorkSize::dims))
+    }
+
+    fn enqueue_sizes(self, queue: &CommandQueue, global: &[usize], local: Option<&[usize]>) -> Result<Event, Error> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -142,9 +151,8 @@ impl<'a> Launch<'a> {
                 return Err(Error::Argument { kernel: name, index: self.args.len(), param: "?".into(), problem });
             }
         }
-        let global = global.dims();
         let local: Option<Vec<usize>> = match local {
-            Some(l) => Some(l.dims().to_vec()),
+            Some(l) => Some(l.to_vec()),
             None => self.default_local(global),
         };
         let Some(kernel) = slot.kernel.as_ref() else {
