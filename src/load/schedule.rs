@@ -95,8 +95,9 @@ fn spread<T: Send>(engine: &Engine, threads: usize, items: Vec<usize>, work: &(d
 /// Loads programs `which` (eagerly): embedded binaries first, on [`binary_threads`]
 /// threads, then the misses from the cache or the source. A program whose cache lock another
 /// process holds is put back and taken up last, so that processes starting together
-/// compile different programs instead of waiting on each other. Results in `which` order.
-pub(crate) fn load_all(engine: &Engine, which: &[usize]) -> Vec<Outcome> {
+/// compile different programs instead of waiting on each other. Results in `which` order,
+/// each with its program index.
+pub(crate) fn load_all(engine: &Engine, which: &[usize]) -> Vec<(usize, Outcome)> {
     let names: Vec<&str> = engine.programs().iter().map(|p| p.name).collect();
     let device_type = engine.session.device().device_type.clone();
     let serial = engine.serial;
@@ -156,5 +157,5 @@ pub(crate) fn load_all(engine: &Engine, which: &[usize]) -> Vec<Outcome> {
     for (i, o) in finished.into_inner().unwrap_or_else(|e| e.into_inner()) {
         outcomes[i] = Some(o);
     }
-    which.iter().filter_map(|&i| outcomes[i].take()).collect()
+    which.iter().filter_map(|&i| Some((i, outcomes[i].take()?))).collect()
 }

@@ -245,12 +245,9 @@ impl SetCore {
             .filter(|&i| i < self.slots.len())
             .filter(|&i| matches!(*self.slots[i].state.lock().unwrap_or_else(|e| e.into_inner()), State::Unloaded))
             .collect();
-        for o in super::schedule::load_all(&self.engine, &todo) {
-            let i = self.engine.programs().iter().position(|p| p.name == o.report.name).unwrap_or(usize::MAX);
-            if let Some(slot) = self.slots.get(i) {
-                // A failure is recorded in the slot and the report.
-                let _ = self.store(i, slot, o);
-            }
+        for (i, o) in super::schedule::load_all(&self.engine, &todo) {
+            // A failure is recorded in the slot and the report.
+            let _ = self.store(i, &self.slots[i], o);
         }
     }
 
