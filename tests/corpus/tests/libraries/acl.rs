@@ -89,57 +89,53 @@ fn kernels(s: &clbake::Session) -> kernels::Kernels {
     kernels::Kernels::with_options(s, &LoadOptions::default(), false).expect("the acl bundle opens")
 }
 
-/// A padded input starting 16 bytes in, and a dense output.
-fn layouts() -> (Tensor3, Tensor3) {
+/// Runs an elementwise kernel through `launch` (given the kernels, the queue, the input and
+/// output layouts and buffers) on a padded input starting 16 bytes in and a dense output,
+/// and checks every element against `reference`.
+fn check_elementwise(
+    what: &str,
+    seed: u32,
+    reference: fn(f32) -> f32,
+    launch: impl FnOnce(&kernels::Kernels, &clbake::Queue, &Tensor3, &Tensor3, &mut Buffer<u8, ReadWrite>, &mut Buffer<u8, ReadWrite>),
+) {
+    let s = session();
+    let k = kernels(&s);
+    let q = s.queue();
     let shape = [8, 3, 2];
-    (Tensor3::padded(shape, 4, 32, 16), Tensor3::padded(shape, 0, 0, 0))
+    let (tin, tout) = (Tensor3::padded(shape, 4, 32, 16), Tensor3::padded(shape, 0, 0, 0));
+    let n = tin.shape.iter().product();
+    let x: Vec<f32> = values(n, seed).into_iter().map(|v| v * 10.0).collect();
+    let mut din = Buffer::<u8, ReadWrite>::from_slice(&s, &tin.store(&x, f32::NAN)).unwrap();
+    let mut dout = Buffer::<u8, ReadWrite>::new(&s, tout.bytes()).unwrap();
+    launch(&k, q, &tin, &tout, &mut din, &mut dout);
+    let want: Vec<f32> = x.iter().map(|&v| reference(v)).collect();
+    assert_eq!(tout.load(&dout.read(q).unwrap()), want, "{what} vs the CPU");
+    assert_served_embedded(what, kernels::BUNDLE.bytes(), &s, &k.report());
+    eprintln!("acl: {what} on a {:?} tensor with padded strides {:?} and offset {} matches the CPU", tin.shape, tin.strides, tin.offset);
 }
 
 #[test]
 fn acl_activation_layer_matches_the_cpu() {
-    let s = session();
-    let k = kernels(&s);
-    let q = s.queue();
-    let (tin, tout) = layouts();
-    let n = tin.shape.iter().product();
-    let x: Vec<f32> = values(n, 5).into_iter().map(|v| v * 10.0).collect();
-    let mut din = Buffer::<u8, ReadWrite>::from_slice(&s, &tin.store(&x, f32::NAN)).unwrap();
-    let mut dout = Buffer::<u8, ReadWrite>::new(&s, tout.bytes()).unwrap();
-    let (a0, a1, a2, a3, a4, a5, a6) = tin.args();
-    let (b0, b1, b2, b3, b4, b5, b6) = tout.args();
-    k.common_activation_layer()
-        .activation_layer(q, tin.global(), None, &mut din, a0, a1, a2, a3, a4, a5, a6, &mut dout, b0, b1, b2, b3, b4, b5, b6)
-        .unwrap();
     // -DACT=lu_brelu -DA_VAL=6.0f -DB_VAL=-1.0f: min(max(x, B), A).
-    let want: Vec<f32> = x.iter().map(|v| v.clamp(-1.0, 6.0)).collect();
-    assert_eq!(tout.load(&dout.read(q).unwrap()), want, "activation_layer (lu_brelu, a=6, b=-1) vs the CPU");
-    assert_served_embedded("acl activation_layer", kernels::BUNDLE.bytes(), &s, &k.report());
-    eprintln!(
-        "acl: common/activation_layer (lu_brelu) on a {:?} tensor with padded strides {:?} and offset {} matches the CPU",
-        tin.shape, tin.strides, tin.offset
+    check_elementwise(
+        "common/activation_layer (lu_brelu, a=6, b=-1)",
+        5,
+        |v| v.clamp(-1.0, 6.0),
+        |k, q, tin, tout, din, dout| {
+            let (a0, a1, a2, a3, a4, a5, a6) = tin.args();
+            let (b0, b1, b2, b3, b4, b5, b6) = tout.args();
+            k.common_activation_layer()
+                .activation_layer(q, tin.global(), None, din, a0, a1, a2, a3, a4, a5, a6, dout, b0, b1, b2, b3, b4, b5, b6)
+                .unwrap();
+        },
     );
 }
 
 #[test]
 fn acl_floor_layer_matches_the_cpu() {
-    let s = session();
-    let k = kernels(&s);
-    let q = s.queue();
-    let (tin, tout) = layouts();
-    let n = tin.shape.iter().product();
-    let x: Vec<f32> = values(n, 6).into_iter().map(|v| v * 10.0).collect();
-    let mut din = Buffer::<u8, ReadWrite>::from_slice(&s, &tin.store(&x, f32::NAN)).unwrap();
-    let mut dout = Buffer::<u8, ReadWrite>::new(&s, tout.bytes()).unwrap();
-    let (a0, a1, a2, a3, a4, a5, a6) = tin.args();
-    let (b0, b1, b2, b3, b4, b5, b6) = tout.args();
-    k.common_floor()
-        .floor_layer(q, tin.global(), None, &mut din, a0, a1, a2, a3, a4, a5, a6, &mut dout, b0, b1, b2, b3, b4, b5, b6)
-        .unwrap();
-    let want: Vec<f32> = x.iter().map(|v| v.floor()).collect();
-    assert_eq!(tout.load(&dout.read(q).unwrap()), want, "floor_layer vs the CPU");
-    assert_served_embedded("acl floor_layer", kernels::BUNDLE.bytes(), &s, &k.report());
-    eprintln!(
-        "acl: common/floor on a {:?} tensor with padded strides {:?} and offset {} matches the CPU",
-        tin.shape, tin.strides, tin.offset
-    );
+    check_elementwise("common/floor", 6, f32::floor, |k, q, tin, tout, din, dout| {
+        let (a0, a1, a2, a3, a4, a5, a6) = tin.args();
+        let (b0, b1, b2, b3, b4, b5, b6) = tout.args();
+        k.common_floor().floor_layer(q, tin.global(), None, din, a0, a1, a2, a3, a4, a5, a6, dout, b0, b1, b2, b3, b4, b5, b6).unwrap();
+    });
 }
