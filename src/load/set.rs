@@ -245,9 +245,14 @@ impl SetCore {
             .filter(|&i| i < self.slots.len())
             .filter(|&i| matches!(*self.slots[i].state.lock().unwrap_or_else(|e| e.into_inner()), State::Unloaded))
             .collect();
+        let mut compiled = false;
         for (i, o) in super::schedule::load_all(&self.engine, &todo) {
+            compiled |= o.report.path == LoadPath::Source;
             // A failure is recorded in the slot and the report.
             let _ = self.store(i, &self.slots[i], o);
+        }
+        if compiled {
+            self.summary_to_stderr();
         }
     }
 
@@ -271,7 +276,6 @@ impl SetCore {
             }
         };
         *slot.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
-        self.summary_to_stderr();
         result
     }
 
@@ -323,7 +327,12 @@ impl SetCore {
         let outcome = self.load_one(i);
         self.add_load_time(t);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        self.store(i, slot, outcome)
+        let compiled = outcome.report.path == LoadPath::Source;
+        let result = self.store(i, slot, outcome);
+        if compiled {
+            self.summary_to_stderr();
+        }
+        result
     }
 
     fn load_one(&self, i: usize) -> Outcome {
@@ -396,7 +405,9 @@ impl SetCore {
         let t = Instant::now();
         let built = self.engine.rebuild(i, was, &cause.to_string(), &mut report);
         report.total_ms += t.elapsed().as_secs_f64() * 1e3;
-        self.store(i, slot, Outcome { built, report }).map(drop)
+        let result = self.store(i, slot, Outcome { built, report }).map(drop);
+        self.summary_to_stderr();
+        result
     }
 
     fn report(&self) -> LoadReport {
@@ -414,10 +425,13 @@ impl SetCore {
 
     /// Without a `log` logger installed (and unless `CLBAKE_LOG=off`), prints one line on
     /// stderr when a program had to be compiled from source: a start that is slow for a
-    /// reason should say so on a board where nobody installed a logger. Once per process.
+    /// reason should say so on a board where nobody installed a logger. Once per process;
+    /// called only after a load that compiled (after a whole eager load, so that the line
+    /// names every program it compiled), never on the embedded path.
     fn summary_to_stderr(&self) {
         static SAID: std::sync::Once = std::sync::Once::new();
-        if log::max_level() != log::LevelFilter::Off
+        if SAID.is_completed()
+            || log::max_level() != log::LevelFilter::Off
             || clbake_core::env::choice(clbake_core::env::LOG, &["stderr", "off"]).ok().flatten() == Some("off")
         {
             return;
